@@ -1,0 +1,1 @@
+"""Datasets: synthetic generator, downloads, folder import, prepare, manifests."""

@@ -1,0 +1,58 @@
+"""The prepared-data manifest: one row per kept image; the contract between prepare and
+every later stage (crops, saliency, training, colorize, evaluate)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+MANIFEST = "manifest.csv"
+REJECTS = "rejects.csv"
+IMAGES = "images"
+
+# id: file stem kept from the source (made unique on collision); later stages keep it.
+# role: main (split into train/val/test) | background (extra scenes for the background GAN).
+# split: train | val | test | excluded (grayscale content, unless keep_grayscale).
+COLUMNS = [
+    "id",
+    "source",
+    "role",
+    "split",
+    "grayscale",
+    "label",
+    "orig_path",
+    "orig_width",
+    "orig_height",
+    "width",
+    "height",
+]
+
+SPLITS = ("train", "val", "test")
+
+
+def read_manifest(prepared_dir: str | os.PathLike) -> pd.DataFrame:
+    df = pd.read_csv(
+        Path(prepared_dir) / MANIFEST,
+        dtype={"id": str, "source": str, "role": str, "split": str, "label": str, "orig_path": str},
+        keep_default_na=False,
+    )
+    df["grayscale"] = df["grayscale"].astype(bool)
+    return df
+
+
+def image_path(prepared_dir: str | os.PathLike, image_id: str) -> Path:
+    return Path(prepared_dir) / IMAGES / f"{image_id}.png"
+
+
+def select(
+    df: pd.DataFrame, split: str | None = None, role: str | None = "main"
+) -> pd.DataFrame:
+    """Rows of one split (and role); `role=None` keeps every role."""
+    out = df
+    if role is not None:
+        out = out[out["role"] == role]
+    if split is not None:
+        out = out[out["split"] == split]
+    return out.reset_index(drop=True)

@@ -1,0 +1,29 @@
+"""Reading params.yaml (the active profile) for stage scripts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+PROFILES_DIR = "profiles"
+
+
+def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
+    """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
+    params = load_params(path)
+    out = {k: v for k, v in params.items() if not isinstance(v, dict)}
+    out.update(params.get(name, {}))
+    return out
+
+
+def profile_path(name: str, root: str | os.PathLike = ".") -> Path:
+    return Path(root) / PROFILES_DIR / f"{name}.yaml"

@@ -1,0 +1,117 @@
+"""End to end: the real `dvc repro` of the whole DAG on a tiny synthetic profile, in a
+temporary copy of the repository (never inside the repo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+
+def _tiny_params(params: dict) -> dict:
+    """The default synthetic profile shrunk so the whole DAG runs in a few minutes."""
+    p = json.loads(json.dumps(params))
+    p["num_workers"] = 0
+    p["acquire"]["synthetic"].update(n=90, n_background=20, size=48)
+    p["prepare"]["size"] = 32
+    p["prepare"]["split"] = {"val": 0.1, "test": 0.2}
+    p["crops"].update(size=32, min_box=4)
+    for name in ("train_unet", "train_fg", "train_bg"):
+        p[name].update(pretrain_epochs=1, gan_epochs=1, batch_size=8)
+        p[name]["generator"]["width"] = 4
+        p[name]["discriminator"]["width"] = 4
+    p["train_unet"]["generator"]["depth"] = 5
+    p["train_fusion"].update(epochs=1, batch_size=8, width=4)
+    p["train_evaluator"].update(epochs=1, width=8)
+    p["train_global"].update(epochs=1, width=4)
+    p["train_scgan"].update(phase1_epochs=1, phase2_epochs=1, batch_size=8, width=4)
+    p["evaluate"]["bootstrap"] = 50
+    p["report"]["grid_images"] = 2
+    return p
+
+
+def _copy_repo(src: Path, dst: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=src,
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for rel in filter(None, files):
+        path = src / rel.decode()
+        if path.is_file() and not rel.startswith(b"tests/"):
+            target = dst / rel.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    _copy_repo(repo_root, work)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    (work / "params.yaml").write_text(yaml.safe_dump(_tiny_params(params), sort_keys=False))
+    _run(["git", "init", "-q"], work)
+    _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], work)
+    _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], work)
+
+    _run(["dvc", "repro"], work)
+
+    metrics = json.loads((work / "reports/metrics.json").read_text())
+    methods = metrics["methods"]
+    for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"):
+        assert method in methods, method
+        assert methods[method]["psnr"]["mean"] > 0
+    assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]
+    report = (work / "reports/README.md").read_text()
+    assert "gray" in report and "scgan" in report
+    for link in (work / "reports").rglob("*.png"):
+        assert link.stat().st_size > 0
+
+    # Nothing left to do, and changing one report param re-runs the report stage only.
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}")
+    assert status == {}
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["report"]["grid_images"] = 3
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
+    assert set(status) == {"report"}
+
+
+def test_profile_switch_changes_only_declared_params(repo_root: Path, tmp_path: Path) -> None:
+    """`colorbench profile use` rewrites params.yaml from profiles/; the embedded default is
+    identical to profiles/synthetic.yaml, so a fresh clone runs the synthetic profile."""
+    assert (repo_root / "params.yaml").read_text() == (
+        repo_root / "profiles/synthetic.yaml"
+    ).read_text()
+    work = tmp_path / "r"
+    shutil.copytree(repo_root / "profiles", work / "profiles")
+    shutil.copy2(repo_root / "params.yaml", work / "params.yaml")
+    exe = Path(sys.executable).parent / "colorbench"
+    out = subprocess.run(
+        [str(exe), "profile", "use", "paper", "--root", str(work)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load((work / "params.yaml").read_text())["profile"] == "paper"
+    bad = subprocess.run(
+        [str(exe), "profile", "use", "nope", "--root", str(work)], capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "no profile 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
