@@ -46,9 +46,7 @@ def image_path(prepared_dir: str | os.PathLike, image_id: str) -> Path:
     return Path(prepared_dir) / IMAGES / f"{image_id}.png"
 
 
-def select(
-    df: pd.DataFrame, split: str | None = None, role: str | None = "main"
-) -> pd.DataFrame:
+def select(df: pd.DataFrame, split: str | None = None, role: str | None = "main") -> pd.DataFrame:
     """Rows of one split (and role); `role=None` keeps every role."""
     out = df
     if role is not None:

@@ -1,0 +1,130 @@
+"""Benchmark: colorbench's streaming evaluate vs the per-image loop colorization papers'
+scripts use (skimage.io.imread + peak_signal_noise_ratio + structural_similarity per image,
+numpy colourfulness), side by side in one run, on the same 64x64 PNG pairs.
+
+Prints throughput of both, asserts identical values (1e-6), the speed ratio (target ≥ 4x),
+and the peak RSS of evaluate (in a subprocess, workers included) for N and 4N images.
+
+    python benchmarks/bench_evaluate.py [--n 1000] [--size 64] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+METRICS = ["psnr", "ssim", "colorfulness", "cci"]
+
+
+def make_pairs(root: Path, n: int, size: int, seed: int = 0) -> tuple[Path, Path]:
+    """Photo-like pairs: smooth colour fields + texture; pred = a perturbed copy."""
+    rng = np.random.default_rng(seed)
+    pred_dir, gt_dir = root / "pred", root / "gt"
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    gt_dir.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    for i in range(n):
+        c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        t = (xx * rng.uniform(0.2, 1) + yy * rng.uniform(0.2, 1))[..., None] / 2
+        gt = c0 * (1 - t) + c1 * t + rng.normal(0, 8, (size, size, 3))
+        pred = 0.7 * gt + 0.3 * gt.mean(-1, keepdims=True) + rng.normal(0, 4, gt.shape)
+        Image.fromarray(np.clip(gt, 0, 255).astype(np.uint8)).save(gt_dir / f"{i:05d}.png")
+        Image.fromarray(np.clip(pred, 0, 255).astype(np.uint8)).save(pred_dir / f"{i:05d}.png")
+    return pred_dir, gt_dir
+
+
+def colorfulness(img: np.ndarray) -> float:
+    rgb = img.astype(np.float64)
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+
+
+def reference_loop(pred_dir: Path, gt_dir: Path) -> dict[str, np.ndarray]:
+    from skimage import io
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    out: dict[str, list[float]] = {"psnr": [], "ssim": [], "colorfulness": [], "cf_gt": []}
+    for p in sorted(pred_dir.iterdir()):
+        pred, gt = io.imread(p), io.imread(gt_dir / p.name)
+        out["psnr"].append(peak_signal_noise_ratio(gt, pred, data_range=255))
+        out["ssim"].append(structural_similarity(pred, gt, channel_axis=-1, data_range=255))
+        out["colorfulness"].append(colorfulness(pred))
+        out["cf_gt"].append(colorfulness(gt))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def peak_rss_mb(pred_dir: Path, gt_dir: Path, workers: int) -> float:
+    """Max RSS (MB) of evaluate in a fresh process, its DataLoader workers included."""
+    code = f"""
+import json, resource
+from colorbench.metrics.evaluate import evaluate
+evaluate({str(pred_dir)!r}, {str(gt_dir)!r}, {METRICS!r}, batch_size=64,
+         num_workers={workers}, progress=False)
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({{"self": me, "children": kids}}))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    return (r["self"] + r["children"] * workers) / 1024  # ru_maxrss is KiB on Linux
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=64)
+    args = ap.parse_args()
+
+    import torch
+
+    from colorbench.metrics.evaluate import evaluate
+
+    torch.set_num_threads(1)  # like the workers: the comparison is per core, same for both
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        pred_dir, gt_dir = make_pairs(root / "a", args.n, args.size)
+        print(f"{args.n} pairs of {args.size}x{args.size} PNG; metrics {', '.join(METRICS)}")
+
+        t0 = time.perf_counter()
+        ref = reference_loop(pred_dir, gt_dir)
+        t_ref = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        summary, df = evaluate(pred_dir, gt_dir, METRICS, batch_size=args.batch_size,
+                               num_workers=args.workers, progress=False)  # fmt: skip
+        t_ours = time.perf_counter() - t0
+
+        for k in ("psnr", "ssim", "colorfulness"):
+            diff = np.abs(df[k].to_numpy() - ref[k]).max()
+            assert diff < 1e-6, f"{k} differs from the reference by {diff}"
+        delta = abs(ref["colorfulness"].mean() - ref["cf_gt"].mean())
+        assert abs(summary["delta_colorful"]["mean"] - delta) < 1e-6
+        cci = np.mean((ref["colorfulness"] >= 16) & (ref["colorfulness"] <= 20))
+        assert abs(summary["cci_ratio"]["mean"] - cci) < 1e-12
+        print("values: identical to the reference (max |diff| < 1e-6 for every image)")
+        print(f"reference per-image loop : {t_ref:7.2f} s  {args.n / t_ref:8.1f} img/s")
+        print(f"colorbench evaluate      : {t_ours:7.2f} s  {args.n / t_ours:8.1f} img/s  "
+              f"({args.workers} workers, batch {args.batch_size}, bootstrap CIs included)")  # fmt: skip
+        print(f"speed-up                 : {t_ref / t_ours:7.2f}x  (target >= 4x)")
+
+        big = make_pairs(root / "b", 4 * args.n, args.size, seed=1)
+        rss_n = peak_rss_mb(pred_dir, gt_dir, args.workers)
+        rss_4n = peak_rss_mb(*big, args.workers)
+        print(f"peak RSS, {args.n:5d} images  : {rss_n:7.1f} MB (main + {args.workers} workers)")
+        print(f"peak RSS, {4 * args.n:5d} images  : {rss_4n:7.1f} MB  "
+              f"(ratio {rss_4n / rss_n:.2f}; flat = ~1)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Method dispatch for `colorbench colorize` and the colorize@<method> DVC stages.
+
+Model methods (unet, fg, bg, scgan, or any checkpoint kind with a registered predictor) run
+a checkpoint on images; `overlay` and `fused` combine the fg and bg colorizations; `gray`
+and external methods are delegated to colorbench.baselines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from colorbench.errors import ColorbenchError
+from colorbench.infer import (
+    DEFAULT_MODEL_SIZE,
+    as_device,
+    colorize_images,
+    fuse_images,
+    overlay_images,
+)
+from colorbench.models import registry
+from colorbench.models.checkpoint import Loaded, load_checkpoint
+
+GENERATOR_METHODS = ("unet", "fg", "bg")  # ParaColorizer's colorizers: kind "generator"
+COMBINED_METHODS = ("overlay", "fused")
+BASELINE_METHODS = ("gray", "external")
+
+
+def model_size(loaded: Loaded, size: int | None = None, fallback: int = DEFAULT_MODEL_SIZE) -> int:
+    """The size the model sees: explicit > checkpoint meta `image_size` (the training size)
+    > config `size` > fallback."""
+    for value in (size, loaded.meta.get("image_size"), loaded.config.get("size"), fallback):
+        if value:
+            return int(value)
+    return fallback
+
+
+def colorize_with_checkpoint(
+    checkpoint: str | os.PathLike,
+    paths: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    method: str | None = None,
+    size: int | None = None,
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    names: Sequence[str] | None = None,
+    workers: int = 2,
+    fallback_size: int = DEFAULT_MODEL_SIZE,
+) -> list[Path]:
+    """Load a colorizer checkpoint (any kind with a predictor) and colorize `paths`."""
+    device = as_device(device)
+    loaded = load_checkpoint(checkpoint, device)
+    if method in GENERATOR_METHODS and loaded.kind != "generator":
+        raise ColorbenchError(
+            f"--method {method} needs a generator checkpoint; {checkpoint} holds kind {loaded.kind!r}"
+        )
+    predictor = registry.predictor(loaded.kind)
+    return colorize_images(
+        loaded.model,
+        paths,
+        out_dir,
+        model_size(loaded, size, fallback_size),
+        batch_size,
+        device,
+        predictor=predictor,
+        names=names,
+        workers=workers,
+    )
+
+
+def fuse_with_checkpoint(
+    checkpoint: str | os.PathLike,
+    fg_paths: Sequence[str | os.PathLike],
+    bg_paths: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    strategy: str = "l1norm",
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    names: Sequence[str] | None = None,
+    workers: int = 2,
+) -> list[Path]:
+    device = as_device(device)
+    loaded = load_checkpoint(checkpoint, device)
+    if loaded.kind != "fusion":
+        raise ColorbenchError(f"{checkpoint} holds kind {loaded.kind!r}, not a fusion model")
+    return fuse_images(
+        loaded.model,
+        fg_paths,
+        bg_paths,
+        out_dir,
+        strategy,
+        batch_size,
+        device,
+        names=names,
+        workers=workers,
+    )
+
+
+# ---- the DVC stage ----------------------------------------------------------------------
+
+
+def _test_ids(prepared_dir: Path) -> tuple[list[str], list[Path], int]:
+    from colorbench.data.manifest import image_path, read_manifest, select
+
+    if not (prepared_dir / "manifest.csv").is_file():
+        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage")
+    rows = select(read_manifest(prepared_dir), split="test", role="main")
+    if rows.empty:
+        raise ColorbenchError(f"no test images in {prepared_dir}; check prepare.split")
+    ids = list(rows["id"])
+    size = int(rows["width"].iloc[0]) if "width" in rows else DEFAULT_MODEL_SIZE
+    return ids, [image_path(prepared_dir, i) for i in ids], size
+
+
+def _colorized(folder: Path, ids: list[str]) -> list[Path]:
+    paths = [folder / f"{i}.png" for i in ids]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise ColorbenchError(
+            f"{len(missing)} test image(s) missing in {folder} (e.g. {missing[0].name}); "
+            f"run its colorize stage first"
+        )
+    return paths
+
+
+def run_stage(
+    method: str,
+    params: dict[str, Any],
+    *,
+    alpha: str | None = None,
+    name: str | None = None,
+    prepared_dir: str | os.PathLike = "data/prepared",
+    models_dir: str | os.PathLike = "models",
+    outputs_dir: str | os.PathLike = "outputs",
+) -> Path:
+    """Colorize the test split (role main) of `prepared_dir` with `method` into
+    outputs/<method>/<id>.png atomically; returns the output folder.
+
+    params: the `colorize` section merged with the global keys (batch_size, fusion_strategy,
+    external, device, num_workers). `alpha` is the overlay weight as written in dvc.yaml
+    (the folder is overlay_a<alpha>); `name` picks an external method from params.
+    """
+    from colorbench.atomic import atomic_dir
+
+    prepared_dir, models_dir, outputs_dir = Path(prepared_dir), Path(models_dir), Path(outputs_dir)
+    batch_size = int(params.get("batch_size", 16))
+    device = str(params.get("device", "auto"))
+    workers = max(1, int(params.get("num_workers", 2) or 1))
+
+    if method == "gray":
+        from colorbench.baselines import write_gray
+
+        target = outputs_dir / "gray"
+        write_gray(prepared_dir, target, workers=workers)  # atomic itself
+        return target
+    if method == "external":
+        external = params.get("external") or {}
+        if not name or name not in external:
+            raise ColorbenchError(
+                f"external method {name!r} is not declared in params colorize.external "
+                f"({sorted(external)})"
+            )
+        from colorbench.baselines import import_external
+
+        target = outputs_dir / name
+        import_external(external[name], prepared_dir, target, workers=workers)  # atomic itself
+        return target
+
+    ids, inputs, prepared_size = _test_ids(prepared_dir)
+    if method == "overlay":
+        if alpha is None:
+            raise ColorbenchError("overlay needs --alpha")
+        try:
+            weight = float(alpha)
+        except ValueError as exc:
+            raise ColorbenchError(f"--alpha must be a number, got {alpha!r}") from exc
+        fg, bg = _colorized(outputs_dir / "fg", ids), _colorized(outputs_dir / "bg", ids)
+        target = outputs_dir / f"overlay_a{alpha}"
+        with atomic_dir(target) as tmp:
+            overlay_images(fg, bg, tmp, weight, names=ids)
+        return target
+    if method == "fused":
+        fg, bg = _colorized(outputs_dir / "fg", ids), _colorized(outputs_dir / "bg", ids)
+        target = outputs_dir / "fused"
+        with atomic_dir(target) as tmp:
+            fuse_with_checkpoint(
+                models_dir / "fusion.pt",
+                fg,
+                bg,
+                tmp,
+                strategy=str(params.get("fusion_strategy", "l1norm")),
+                batch_size=batch_size,
+                device=device,
+                names=ids,
+                workers=workers,
+            )
+        return target
+
+    target = outputs_dir / method
+    with atomic_dir(target) as tmp:
+        colorize_with_checkpoint(
+            models_dir / f"{method}.pt",
+            inputs,
+            tmp,
+            method=method,
+            batch_size=batch_size,
+            device=device,
+            names=ids,
+            workers=workers,
+            fallback_size=prepared_size,
+        )
+    return target

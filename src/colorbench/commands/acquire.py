@@ -1,0 +1,51 @@
+"""`colorbench acquire`: fetch or generate one raw dataset into data/raw/<dataset>/."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("acquire")
+@click.argument("dataset", type=click.Choice(["synthetic", "coco", "places", "folder"]))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output directory (default data/raw/DATASET); replaced atomically.",
+)
+@click.option(
+    "--params",
+    "params_file",
+    default="params.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Parameters file; its `acquire` section is used (defaults when absent).",
+)
+def command(dataset: str, out: str | None, params_file: str) -> None:
+    """Acquire DATASET: synthetic | coco | places | folder.
+
+    \b
+    synthetic  generate the embedded scenes (acquire.synthetic, seed)
+    coco       train2017 + val2017 + instance annotations (about 19 GB)
+    places     Places365-standard 256x256, a seeded subset of acquire.places.max_images
+    folder     copy your images from acquire.folder.path
+    Archives go to data/downloads/ (or $COLORBENCH_DOWNLOADS) and are resumed, verified
+    and reused; on a machine without network, put them there by hand.
+    """
+    from pathlib import Path
+
+    from colorbench.data.acquire import acquire
+    from colorbench.params import section
+
+    params = section("acquire", params_file) if Path(params_file).exists() else {}
+    summary = acquire(dataset, params, out=out)
+    click.echo(f"{summary['out']}: {_describe(summary)}")
+
+
+def _describe(summary: dict) -> str:
+    if "images" in summary:
+        return (
+            f"{summary['images']} images, {summary['annotations']} objects, "
+            f"{summary['background']} background scenes"
+        )
+    return f"{summary['files']} files"

@@ -1,0 +1,293 @@
+"""The crops stage: object boxes for every `main` image, and optionally the crop PNGs.
+
+Output (atomic): OUT/boxes.csv (columns `BOX_COLUMNS`, pixels in the prepared image) and,
+when `materialize`, OUT/crops/<image_id>_<k>.png at size x size. At COCO scale keep
+`materialize: false` and cut crops in the loader with `load_crop` (DVC slows down past a
+few hundred thousand files). Images without boxes have no rows; they stay in the dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from colorbench.atomic import atomic_dir
+from colorbench.detect.boxes import BOX_COLUMNS, cut_crop, read_rgb, scale_boxes, select_boxes
+from colorbench.detect.workers import make_pool
+from colorbench.errors import ColorbenchError
+
+BOXES_CSV = "boxes.csv"
+CROPS_SUBDIR = "crops"
+BACKENDS = ("annotations", "maskrcnn")
+
+
+@dataclass
+class CropsSummary:
+    images: int = 0
+    images_with_boxes: int = 0
+    boxes: int = 0
+    unmatched: int = 0  # main images with no annotation record (annotations backend)
+    frame_mismatch: int = 0  # annotation frame differs from the file's upright size
+    notes: list[str] = field(default_factory=list)
+
+
+def _box_rows(
+    image_id: str, px: np.ndarray, scores: Sequence[float], cats: Sequence[str], materialize: bool
+) -> list[dict[str, Any]]:
+    rows = []
+    for k, (box, score, cat) in enumerate(zip(px, scores, cats, strict=True)):
+        rows.append(
+            {
+                "image_id": image_id,
+                "box_index": k,
+                "x0": int(box[0]),
+                "y0": int(box[1]),
+                "x1": int(box[2]),
+                "y1": int(box[3]),
+                "score": round(float(score), 6),
+                "category": cat,
+                "crop_path": f"{CROPS_SUBDIR}/{image_id}_{k}.png" if materialize else "",
+            }
+        )
+    return rows
+
+
+def _write_crops(task: tuple[str, str, str, list[tuple[int, int, int, int]], int]) -> None:
+    """Pool worker: cut and save one image's crops."""
+    from PIL import Image
+
+    from colorbench.data.manifest import image_path
+
+    prepared_dir, out_dir, image_id, boxes, size = task
+    img = read_rgb(image_path(prepared_dir, image_id))
+    for k, box in enumerate(boxes):
+        Image.fromarray(cut_crop(img, box, size)).save(Path(out_dir) / f"{image_id}_{k}.png")
+
+
+def _load_gray(task: tuple[str, str]) -> np.ndarray:
+    """Pool worker: the prepared image's gray version (L channel) as 3-channel uint8."""
+    from colorbench.color import gray_rgb
+    from colorbench.data.manifest import image_path
+
+    prepared_dir, image_id = task
+    return gray_rgb(read_rgb(image_path(prepared_dir, image_id)))
+
+
+def _annotation_sources(main: Any, annotations: Mapping[str, str | os.PathLike]) -> dict:
+    from colorbench.detect.coco import load_sources
+
+    used = sorted(set(main["source"]) & set(annotations))
+    if not used:
+        raise ColorbenchError(
+            "crops backend 'annotations' needs COCO annotations for the main images' sources "
+            f"({', '.join(sorted(set(main['source']))) or 'none'}); set `annotations` in "
+            "prepare.sources (or pass --annotations), or use backend maskrcnn"
+        )
+    return load_sources({s: annotations[s] for s in used})
+
+
+def _annotation_boxes(
+    main: Any,
+    sources: Mapping[str, Any],
+    rules: dict[str, Any],
+    materialize: bool,
+    summary: CropsSummary,
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    for row in main.itertuples(index=False):
+        src = sources.get(row.source)
+        rec = src.record(row.orig_path) if src is not None else None
+        if rec is None:
+            summary.unmatched += 1
+            yield row.id, []
+            continue
+        fw, fh = (
+            float(rec.get("width") or row.orig_width),
+            float(rec.get("height") or row.orig_height),
+        )
+        if (int(fw), int(fh)) != (int(row.orig_width), int(row.orig_height)):
+            summary.frame_mismatch += 1
+            yield row.id, []
+            continue
+        anns = [a for a in src.anns(rec["id"], crowd=False) if len(a.get("bbox", [])) == 4]
+        if not anns:
+            yield row.id, []
+            continue
+        xywh = np.array([a["bbox"] for a in anns], dtype=np.float64)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        boxes = scale_boxes(xyxy, fw, fh, row.width, row.height)
+        idx, px = select_boxes(
+            boxes, np.ones(len(anns)), width=row.width, height=row.height, order="area", **rules
+        )
+        cats = [src.category(anns[i]["category_id"]) for i in idx]
+        yield row.id, _box_rows(row.id, px, [1.0] * len(idx), cats, materialize)
+
+
+def _detector_boxes(
+    main: Any,
+    prepared_dir: Path,
+    detector: Callable[[list[np.ndarray]], list[Any]],
+    rules: dict[str, Any],
+    materialize: bool,
+    batch_size: int,
+    imap: Callable,
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    rows = list(main.itertuples(index=False))
+    # Decode a bounded window at a time in the workers: memory stays flat at any dataset size.
+    window = max(batch_size * 8, 64)
+    for w0 in range(0, len(rows), window):
+        wrows = rows[w0 : w0 + window]
+        grays = list(imap(_load_gray, [(str(prepared_dir), r.id) for r in wrows]))
+        for start in range(0, len(wrows), batch_size):
+            chunk = wrows[start : start + batch_size]
+            dets = detector(grays[start : start + batch_size])
+            if len(dets) != len(chunk):
+                raise ColorbenchError(
+                    f"detector returned {len(dets)} results for {len(chunk)} images"
+                )
+            for row, det in zip(chunk, dets, strict=True):
+                idx, px = select_boxes(
+                    det.boxes,
+                    det.scores,
+                    width=row.width,
+                    height=row.height,
+                    order="score",
+                    **rules,
+                )
+                scores = [float(det.scores[i]) for i in idx]
+                cats = [det.categories[i] for i in idx]
+                yield row.id, _box_rows(row.id, px, scores, cats, materialize)
+
+
+def run_crops(
+    prepared_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    backend: str = "annotations",
+    annotations: Mapping[str, str | os.PathLike] | None = None,
+    score_threshold: float = 0.7,
+    top_k: int = 8,
+    min_box: int = 8,
+    size: int = 64,
+    materialize: bool = True,
+    batch_size: int = 8,
+    num_workers: int = 0,
+    device: str = "auto",
+    detector_min_size: int = 800,
+    detector: Callable[[list[np.ndarray]], list[Any]] | None = None,
+    progress: bool = True,
+) -> CropsSummary:
+    """Write OUT/boxes.csv (+ OUT/crops/*.png when `materialize`) for the prepared images.
+
+    `detector` (maskrcnn backend) defaults to torchvision Mask R-CNN with registry weights;
+    any callable with the same interface (list of gray uint8 HxWx3 -> list of objects with
+    `boxes`, `scores`, `categories`) can be passed instead.
+    """
+    from tqdm import tqdm
+
+    from colorbench.data.manifest import read_manifest, select
+
+    if backend not in BACKENDS:
+        raise ColorbenchError(
+            f"unknown crops backend '{backend}'; use one of {', '.join(BACKENDS)}"
+        )
+    prepared_dir = Path(prepared_dir)
+    if not (prepared_dir / "manifest.csv").is_file():
+        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage first")
+    if size < 1 or top_k < 0 or batch_size < 1:
+        raise ColorbenchError("crops: size and batch_size must be >= 1 and top_k >= 0")
+    main = select(read_manifest(prepared_dir), role="main")
+    rules = {
+        "score_threshold": float(score_threshold),
+        "top_k": int(top_k),
+        "min_box": int(min_box),
+    }
+    summary = CropsSummary(images=len(main))
+
+    if backend == "annotations":
+        sources = _annotation_sources(main, annotations or {})
+    pool = make_pool(
+        num_workers if len(main) > 1 else 0,
+        parent_runs_torch=backend == "maskrcnn",
+        preload=("PIL.Image", "colorbench.data.manifest"),
+    )
+    try:
+
+        def imap(fn: Callable, items: Sequence) -> Iterator:
+            return pool.imap(fn, items, chunksize=16) if pool is not None else map(fn, items)
+
+        if backend == "annotations":
+            per_image = _annotation_boxes(main, sources, rules, materialize, summary)
+        else:
+            if detector is None:
+                from colorbench import weights
+                from colorbench.detect.maskrcnn import WEIGHTS_NAME, MaskRCNNDetector
+                from colorbench.device import resolve_device
+
+                detector = MaskRCNNDetector(
+                    weights.require(WEIGHTS_NAME),
+                    device=resolve_device(device),
+                    min_size=detector_min_size,
+                    score_threshold=float(score_threshold),
+                )
+            per_image = _detector_boxes(
+                main, prepared_dir, detector, rules, materialize, batch_size, imap
+            )
+
+        with atomic_dir(out_dir) as tmp:
+            crops_dir = tmp / CROPS_SUBDIR
+            if materialize:
+                crops_dir.mkdir()
+            with open(tmp / BOXES_CSV, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=BOX_COLUMNS)
+                writer.writeheader()
+                bar = tqdm(
+                    total=len(main),
+                    desc=f"crops ({backend})",
+                    file=sys.stderr,
+                    disable=not progress,
+                )
+                pending: list[tuple[str, str, str, list, int]] = []
+
+                def flush() -> None:
+                    for _ in imap(_write_crops, pending):
+                        pass
+                    pending.clear()
+
+                for image_id, rows in per_image:
+                    writer.writerows(rows)
+                    if rows:
+                        summary.images_with_boxes += 1
+                        summary.boxes += len(rows)
+                        if materialize:
+                            boxes = [(r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows]
+                            pending.append(
+                                (str(prepared_dir), str(crops_dir), image_id, boxes, size)
+                            )
+                            if len(pending) >= 256:
+                                flush()
+                    bar.update(1)
+                flush()
+                bar.close()
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if summary.unmatched:
+        summary.notes.append(
+            f"{summary.unmatched} main image(s) had no annotation record (matched by file name)"
+        )
+    if summary.frame_mismatch:
+        summary.notes.append(
+            f"{summary.frame_mismatch} image(s) skipped: annotation width/height differ from the "
+            "file's upright size (EXIF rotation?)"
+        )
+    for note in summary.notes:
+        print(f"crops: warning: {note}", file=sys.stderr)
+    return summary

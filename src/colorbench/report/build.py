@@ -1,0 +1,232 @@
+"""`colorbench report` / stage `report`: read evaluated results, write reports/tables,
+reports/figures and reports/README.md (each atomically; nothing else under reports/)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from colorbench.atomic import atomic_dir, atomic_file
+from colorbench.errors import ColorbenchError
+from colorbench.report import content, figures
+from colorbench.report.content import Context
+from colorbench.report.experiments import (
+    Run,
+    ablation_tables,
+    current_run,
+    load_exp_json,
+    parse_exp_show,
+    run_exp_show,
+)
+from colorbench.report.index import FigureEntry, IndexData, render_index
+from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
+from colorbench.report.reference import reference_tables
+from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
+
+DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
+
+
+@dataclass
+class ReportConfig:
+    metrics: Path = Path("reports/metrics.json")
+    per_image: Path = Path("reports/per_image")
+    outputs: Path = Path("outputs")
+    prepared: Path = Path("data/prepared")
+    logs: Path = Path("logs")
+    out: Path = Path("reports")
+    saliency_pred: Path = Path("outputs_saliency/scgan")
+    saliency_gt: Path = Path("data/saliency")
+    grid_images: int = 6
+    baseline: str = "gray"
+    fid_mode: str | None = None  # params evaluate.fid_mode, to flag a stale metrics.json
+    experiments: bool = False  # fill ablation tables from `dvc exp show --json`
+    exp_json: Path | None = None  # a saved `dvc exp show --json` instead of running dvc
+    repo: Path = Path(".")
+
+
+@dataclass
+class ReportSummary:
+    readme: Path
+    tables: list[Path] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[list[Run], str]:
+    if not cfg.experiments:
+        return [
+            current_run(results, params)
+        ], "current run only (`--experiments` adds DVC experiments)"
+    data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
+    runs = parse_exp_show(data)
+    # exp show drops non-scalars (intervals): the workspace row uses the full metrics.json.
+    workspace = [r for r in runs if r.kind == "workspace"]
+    for r in workspace:
+        r.results, r.problem = results, None
+        r.params = params or r.params
+    if not workspace:
+        runs.insert(0, current_run(results, params))
+    n_exp = sum(r.kind == "experiment" for r in runs)
+    return (
+        runs,
+        f"current run + DVC experiments ({len(runs)} rows from `dvc exp show`, {n_exp} experiments)",
+    )
+
+
+def _write_table(t: Table, folder: Path) -> list[Path]:
+    paths = []
+    for ext, render in (("md", to_markdown), ("csv", to_csv), ("tex", to_latex)):
+        p = folder / f"{t.name}.{ext}"
+        p.write_text(render(t) if ext != "md" else render(t, heading="#"), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def _draw_figures(
+    cfg: ReportConfig,
+    results: Results,
+    per_image: dict[str, Any],
+    folder: Path,
+) -> tuple[list[FigureEntry], list[str]]:
+    from tqdm import tqdm
+
+    drawn: list[FigureEntry] = []
+    skipped: list[str] = []
+    gt_dir = cfg.prepared / "images"
+    methods = [m for m in results.method_names if (cfg.outputs / m).is_dir()]
+    ids = figures.choose_ids(
+        figures.grid_candidates(cfg.prepared, cfg.outputs, methods, gt_dir), cfg.grid_images
+    )
+    logs = load_training_logs(cfg.logs)
+    steps = [
+        ("grid", ""),
+        ("cci", ""),
+        *[("dist", m) for m in DISTRIBUTION_METRICS],
+        *[("curves", stage) for stage in logs],
+        ("saliency", ""),
+    ]
+    for kind, step in tqdm(steps, desc="report figures", file=sys.stderr, leave=False):
+        if kind == "grid":
+            if cfg.grid_images == 0:
+                skipped.append("comparison grid: report.grid_images is 0")
+            elif ids and methods:
+                figures.comparison_grid(
+                    ids, methods, cfg.outputs, gt_dir, folder / "comparison_grid.png"
+                )
+                drawn.append(
+                    FigureEntry("comparison_grid.png", f"Comparison grid ({len(ids)} test images)")
+                )
+            else:
+                skipped.append(
+                    f"comparison grid: no test images with outputs under {cfg.outputs} and "
+                    f"ground truth under {gt_dir}"
+                )
+        elif kind == "cci":
+            if figures.cci_boxplot(
+                per_image, folder / "cci_boxplot.png", results.gt_colorfulness()
+            ):
+                drawn.append(
+                    FigureEntry(
+                        "cci_boxplot.png", "CCI (colourfulness) per method, band 16–20 shaded"
+                    )
+                )
+            else:
+                skipped.append("CCI box plot: no per-image `colorfulness` column")
+        elif kind == "dist":
+            name = f"dist_{step}.png"
+            if figures.distribution_plot(per_image, step, folder / name):
+                drawn.append(FigureEntry(name, f"Per-image {step.upper()} per method"))
+            else:
+                skipped.append(f"{step} distribution: no per-image `{step}` values")
+        elif kind == "saliency":
+            if not cfg.saliency_pred.is_dir():
+                skipped.append(
+                    f"SCGAN weighted images: no predicted saliency in {cfg.saliency_pred}"
+                )
+                continue
+            candidates = figures.grid_candidates(cfg.prepared, cfg.outputs, ["scgan"], gt_dir)
+            sal_ids = figures.choose_ids(
+                [i for i in candidates if (cfg.saliency_pred / f"{i}.png").is_file()],
+                cfg.grid_images or 6,
+            )
+            sal_gt = cfg.saliency_gt if cfg.saliency_gt.is_dir() else None
+            name = "scgan_weighted.png"
+            if figures.saliency_figure(
+                sal_ids, cfg.outputs, cfg.saliency_pred, sal_gt, gt_dir, folder / name
+            ):
+                drawn.append(FigureEntry(name, "SCGAN weighted images (colour × saliency)"))
+            else:
+                skipped.append(
+                    "SCGAN weighted images: no test image has an scgan output, a saliency map "
+                    "and ground truth"
+                )
+        else:  # kind == "curves": a training stage's dvclive logs
+            name = f"curves_{step}.png"
+            figures.training_curves(step, logs[step], folder / name)
+            drawn.append(FigureEntry(name, f"Training curves: {step}"))
+    if not logs:
+        skipped.append(f"training curves: no dvclive logs under {cfg.logs}/<stage>/plots/metrics")
+    return drawn, skipped
+
+
+def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> ReportSummary:
+    """Write the whole report; returns what was written."""
+    params = params or {}
+    if cfg.grid_images < 0:
+        raise ColorbenchError(f"grid_images must be >= 0, got {cfg.grid_images}")
+    results = load_metrics(cfg.metrics)
+    if not results.methods:
+        raise ColorbenchError(f"{cfg.metrics} lists no methods; run `dvc repro evaluate` first")
+    per_image = load_per_image(cfg.per_image)
+    ctx = Context.from_results(results, params, cfg.baseline, cfg.fid_mode)
+    runs, runs_note = _runs(cfg, results, params)
+
+    main = [content.paracolorizer_table1(results, ctx), content.scgan_table1(results, ctx)]
+    measured = [content.all_metrics_table(results, ctx), content.paired_table(results, ctx)]
+    ablations = [
+        *ablation_tables(runs, ctx, cfg.experiments),
+        content.overlay_fusion_table(results, ctx),
+    ]
+    published = reference_tables()
+    notes = []
+    if cfg.fid_mode and results.fid_mode and cfg.fid_mode != results.fid_mode:
+        notes.append(
+            f"params.yaml sets evaluate.fid_mode = {cfg.fid_mode} but {cfg.metrics} was computed "
+            f"in mode {results.fid_mode}: run `dvc repro` to re-evaluate."
+        )
+    if cfg.baseline not in results.methods:
+        notes.append(
+            f"The baseline '{cfg.baseline}' (report.baseline) is not among the evaluated methods."
+        )
+    missing_pi = [m for m in results.methods if m not in per_image]
+    if missing_pi:
+        notes.append(f"No per-image csv in {cfg.per_image} for: {', '.join(missing_pi)}.")
+    notes.append(
+        "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
+    )
+
+    summary = ReportSummary(readme=cfg.out / "README.md")
+    with atomic_dir(cfg.out / "tables") as tdir, atomic_dir(cfg.out / "figures") as fdir:
+        for t in [*main, *measured, *ablations, *published]:
+            summary.tables += [cfg.out / "tables" / p.name for p in _write_table(t, tdir)]
+        drawn, skipped = _draw_figures(cfg, results, per_image, fdir)
+    summary.figures = [cfg.out / "figures" / f.file for f in drawn]
+    summary.skipped = skipped
+    index = IndexData(
+        ctx=ctx,
+        methods=results.method_names,
+        source=str(cfg.metrics),
+        runs_note=runs_note,
+        main=main,
+        measured=measured,
+        ablations=ablations,
+        published=published,
+        figures=drawn,
+        skipped=skipped,
+        notes=notes,
+    )
+    with atomic_file(summary.readme, "w", encoding="utf-8") as fh:
+        fh.write(render_index(index))
+    return summary

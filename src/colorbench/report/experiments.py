@@ -1,0 +1,436 @@
+"""DVC experiments -> ablation tables (ParaColorizer Table IV, the V1/V2/V3 generators,
+SCGAN Table II).
+
+`dvc exp show --json` (dvc 3.x, dvc/repo/experiments/serialize.py) prints a list of
+ExpState objects:
+
+    {"rev": "workspace" | sha, "name": str | null, "error": {...} | null,
+     "data": {"rev", "timestamp", "params": {"params.yaml": {"data": {...}} | {"error"}},
+              "metrics": {"reports/metrics.json": {"data": {...}} | {"error": {...}}},
+              "deps", "outs", "meta"},
+     "experiments": [{"name", "executor": {"state": ...} | null, "revs": [ExpState, ...]}]}
+
+The first entry is the workspace, then one per baseline commit with its experiments.
+DVC keeps only scalars of a metrics file, so ci95 lists (and null means) are dropped:
+tables built from experiments show means without intervals. The parser tolerates any
+piece being missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from colorbench.errors import ColorbenchError
+from colorbench.report.content import Context
+from colorbench.report.load import Results, results_from_dict
+from colorbench.report.spec import spec
+from colorbench.report.tables import Cell, Column, Table
+
+METRICS_FILE = "reports/metrics.json"
+PARAMS_FILE = "params.yaml"
+
+
+@dataclass
+class Run:
+    name: str
+    rev: str
+    kind: str  # workspace | baseline | experiment
+    params: dict[str, Any]
+    results: Results | None
+    problem: str | None = None  # why it has no results
+
+
+def run_exp_show(repo: str | os.PathLike = ".", timeout: float = 600) -> Any:
+    """Run `dvc exp show --json` in `repo` with this interpreter's dvc."""
+    cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json"]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ColorbenchError(f"`dvc exp show --json` failed to run ({exc})") from exc
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ColorbenchError(
+            f"`dvc exp show --json` failed in {Path(repo).resolve()}: {last}; "
+            "run `colorbench report --experiments` from the repository root"
+        )
+    try:
+        return json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise ColorbenchError(f"`dvc exp show --json` printed no valid JSON ({exc})") from exc
+
+
+def load_exp_json(path: str | os.PathLike) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ColorbenchError(f"{path}: not a readable `dvc exp show --json` dump ({exc})") from exc
+
+
+def _file_data(files: Any, wanted: str) -> tuple[Any, str | None]:
+    """data of one params/metrics file of an ExpState: (data, error message)."""
+    if not isinstance(files, dict) or not files:
+        return None, f"no {wanted}"
+    entry = files.get(wanted)
+    if entry is None:  # tolerate other path spellings (e.g. run from a subdirectory)
+        matches = [v for k, v in files.items() if str(k).replace("\\", "/").endswith(wanted)]
+        entry = matches[0] if matches else None
+    if not isinstance(entry, dict):
+        return None, f"no {wanted}"
+    if entry.get("error"):
+        err = entry["error"]
+        msg = err.get("msg") or err.get("type") if isinstance(err, dict) else str(err)
+        return None, f"{wanted}: {msg}"
+    return entry.get("data"), None
+
+
+def _state_to_run(state: dict[str, Any], kind: str, exp_name: str | None = None) -> Run | None:
+    if not isinstance(state, dict):
+        return None
+    rev = str(state.get("rev") or "?")
+    name = state.get("name") or exp_name or (rev if rev == "workspace" else rev[:7])
+    data = state.get("data") or {}
+    params_data, _ = _file_data(data.get("params"), PARAMS_FILE)
+    params = params_data if isinstance(params_data, dict) else {}
+    problem = None
+    results = None
+    if state.get("error"):
+        err = state["error"]
+        problem = err.get("msg", "error") if isinstance(err, dict) else str(err)
+    else:
+        metrics_data, problem = _file_data(data.get("metrics"), METRICS_FILE)
+        if problem is None:
+            try:
+                results = results_from_dict(metrics_data, f"{name}:{METRICS_FILE}")
+            except ColorbenchError as exc:
+                problem = str(exc)
+    return Run(str(name), rev, kind, params, results, problem)
+
+
+def parse_exp_show(data: Any) -> list[Run]:
+    """Runs from `dvc exp show --json` output, workspace first; queued, running and failed
+    experiments are kept with `problem` set so the report can say why they are missing."""
+    if not isinstance(data, list):
+        raise ColorbenchError("`dvc exp show --json` output is not a list; is this dvc 3.x?")
+    runs: list[Run] = []
+    for state in data:
+        if not isinstance(state, dict):
+            continue
+        kind = "workspace" if state.get("rev") == "workspace" else "baseline"
+        run = _state_to_run(state, kind)
+        if run is not None:
+            runs.append(run)
+        for exp_range in state.get("experiments") or []:
+            if not isinstance(exp_range, dict):
+                continue
+            revs = exp_range.get("revs") or []
+            executor = exp_range.get("executor") or {}
+            exec_state = executor.get("state") if isinstance(executor, dict) else None
+            if not revs:
+                continue
+            run = _state_to_run(revs[0], "experiment", exp_range.get("name"))
+            if run is None:
+                continue
+            if exec_state and exec_state != "success":
+                run.results, run.problem = None, f"experiment {exec_state}"
+            runs.append(run)
+    return runs
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, dict):
+                out.update(flatten(v, key))
+            else:
+                out[key] = v
+    return out
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) != float(b)
+    return a != b
+
+
+def param_diff(params: dict[str, Any], reference: dict[str, Any]) -> set[str]:
+    """Flat keys whose values differ; keys missing on either side are ignored (an older
+    commit may predate a param)."""
+    fa, fb = flatten(params), flatten(reference)
+    return {k for k in fa.keys() & fb.keys() if _differs(fa[k], fb[k])}
+
+
+def get(params: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    cur: Any = params
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+def _select(runs: Iterable[Run], reference: dict[str, Any], allowed: set[str]) -> list[Run]:
+    """Runs with results whose params differ from the reference only in `allowed` keys."""
+    return [
+        r
+        for r in runs
+        if r.results is not None and (not reference or param_diff(r.params, reference) <= allowed)
+    ]
+
+
+def _run_label(run: Run) -> str:
+    return "current run (workspace)" if run.kind == "workspace" else f"{run.name} ({run.kind})"
+
+
+def _cells(results: Results, method: str, keys: list[str]) -> list[Cell]:
+    return [Cell.of(results.value(method, k)) for k in keys]
+
+
+def _n(results: Results) -> Cell:
+    return Cell(text="?" if results.n_images is None else str(results.n_images))
+
+
+def _skipped_note(runs: list[Run]) -> list[str]:
+    """Notes shared by the experiment tables: what is left out and why."""
+    notes = ["Bold: best value of the column (↑ higher is better, ↓ lower is better)."]
+    if any(r.kind != "workspace" and r.results is not None for r in runs):
+        notes.append(
+            "Rows from DVC experiments show means without intervals: DVC keeps only the "
+            "scalars of reports/metrics.json (`dvc exp apply NAME && dvc repro` restores a "
+            "run's full results). Experiments that also change other params are left out."
+        )
+    bad = [f"{r.name}: {r.problem}" for r in runs if r.results is None and r.problem]
+    if bad:
+        notes.append("Runs without results (not shown): " + "; ".join(bad) + ".")
+    return notes
+
+
+LAMBDAS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
+    """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN."""
+    keys = ["ssim", "psnr"]
+    table = Table(
+        "paracolorizer_table4",
+        "Ablation: ParaColorizer Table IV layout (λ_edge sweep, foreground GAN outputs)",
+        [
+            Column.label("lambda_edge", "λ_edge"),
+            Column.label("run", "Run"),
+            Column.label("n", "N"),
+        ]
+        + [Column.metric(spec(k), header=f"fg {spec(k).label}") for k in keys],
+        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+    )
+    seen: dict[float, Run] = {}
+    for r in _select(runs, ctx.params, {"train_fg.lambda_edge"}):
+        lam = get(r.params, "train_fg.lambda_edge")
+        if isinstance(lam, (int, float)) and "fg" in r.results.methods:
+            seen.setdefault(float(lam), r)
+    for lam in sorted(seen):
+        r = seen[lam]
+        table.add_row(
+            [Cell(text=f"{lam:.2f}"), Cell(text=_run_label(r)), _n(r.results)]
+            + _cells(r.results, "fg", keys)
+        )
+    table.notes = [
+        "Rows: runs whose params differ from the current params.yaml only in "
+        "train_fg.lambda_edge; metrics of method fg (the paper reports SSIM of the "
+        "foreground colorizer).",
+        *_skipped_note(runs),
+    ]
+    missing = [lam for lam in LAMBDAS if lam not in seen]
+    table.howto = _howto(
+        from_experiments,
+        [f"dvc exp run -n fg-edge-{lam:g} -S train_fg.lambda_edge={lam:g}" for lam in missing],
+    )
+    return table
+
+
+ARCH_VERSIONS = {
+    "unet": "V1 (pix2pix U-Net)",
+    "resunet": "V2 (Res-UNet)",
+    "resunet_attn": "V3 (self-attention Res-UNet)",
+}
+
+
+def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
+    """ParaColorizer's generator versions V1/V2/V3 (Fig. 9), as the foreground GAN."""
+    keys = ["delta_colorful", "fid", "evaluator_fd", "lpips", "psnr", "ssim"]
+    table = Table(
+        "paracolorizer_versions",
+        "Ablation: ParaColorizer generator versions V1/V2/V3 (foreground GAN)",
+        [
+            Column.label("arch", "Generator"),
+            Column.label("method", "Method"),
+            Column.label("run", "Run"),
+            Column.label("n", "N"),
+        ]
+        + [Column.metric(spec(k)) for k in keys],
+        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+    )
+    seen: dict[str, tuple[Run, str]] = {}
+    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
+        arch = get(r.params, "train_fg.generator.arch")
+        if isinstance(arch, str) and "fg" in r.results.methods:
+            seen.setdefault(arch, (r, "fg"))
+    # V1 is also trained in every run as its own method (`unet`, params train_unet).
+    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
+        if "unet" in r.results.methods and "unet" not in seen:
+            arch = get(r.params, "train_unet.generator.arch", "unet")
+            seen.setdefault(str(arch), (r, "unet"))
+    order = list(ARCH_VERSIONS) + sorted(a for a in seen if a not in ARCH_VERSIONS)
+    for arch in order:
+        if arch not in seen:
+            continue
+        r, method = seen[arch]
+        table.add_row(
+            [
+                Cell(text=ARCH_VERSIONS.get(arch, arch)),
+                Cell(text=method),
+                Cell(text=_run_label(r)),
+                _n(r.results),
+            ]
+            + _cells(r.results, method, keys)
+        )
+    table.notes = [
+        "Rows: the foreground GAN (method fg) of runs differing from params.yaml only in "
+        "train_fg.generator.arch, plus the `unet` method (V1) of such runs. Only the "
+        "generator differs; the paper's V2 also changed training data and schedule.",
+        ctx.fid_note(),
+        FD_NOTE_SHORT,
+        *_skipped_note(runs),
+    ]
+    missing = [a for a in ("resunet", "unet") if a not in seen]
+    table.howto = _howto(
+        from_experiments,
+        [f"dvc exp run -n fg-arch-{a} -S train_fg.generator.arch={a}" for a in missing],
+    )
+    return table
+
+
+FD_NOTE_SHORT = "FD-eval: Fréchet distance (evaluator features), not FID."
+
+SCGAN_KEYS = ["attention_loss", "gan", "perceptual", "global_net", "pixel_loss", "lambda_gan"]
+SCGAN_SETTINGS = [
+    ("w/o attention loss", "train_scgan.attention_loss=false"),
+    ("w/o GAN loss", "train_scgan.gan=none"),
+    ("w/o perceptual loss", "train_scgan.perceptual=false"),
+    ("with LSGAN loss", "train_scgan.gan=lsgan"),
+    ("w/o pre-weights", "train_scgan.global_net=random"),
+    ("w/o global feature", "train_scgan.global_net=none"),
+    ("with L2 loss", "train_scgan.pixel_loss=l2"),
+    ("SCGAN (full)", None),
+]
+PAPER_LAMBDA_GAN = 0.05
+
+
+def scgan_setting(params: dict[str, Any]) -> str:
+    """The SCGAN Table II label of a run's train_scgan switches."""
+    p = get(params, "train_scgan", {}) or {}
+    parts = []
+    if p.get("attention_loss") is False:
+        parts.append("w/o attention loss")
+    lam = p.get("lambda_gan")
+    if p.get("gan") == "none" or lam == 0:
+        parts.append("w/o GAN loss")
+    elif p.get("gan") == "lsgan":
+        parts.append("with LSGAN loss")
+    if p.get("perceptual") is False:
+        parts.append("w/o perceptual loss")
+    if p.get("global_net") == "random":
+        parts.append("w/o pre-weights")
+    elif p.get("global_net") == "none":
+        parts.append("w/o global feature")
+    if p.get("pixel_loss") == "l2":
+        parts.append("with L2 loss")
+    if isinstance(lam, (int, float)) and lam not in (0, PAPER_LAMBDA_GAN):
+        parts.append(f"λ_G = {lam:g}")
+    return ", ".join(parts) or "SCGAN (full)"
+
+
+def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
+    keys = ["psnr", "ssim", "top1", "cci_ratio"]
+    table = Table(
+        "scgan_table2",
+        "Ablation: SCGAN Table II layout (switches of train_scgan)",
+        [Column.label("setting", "Setting"), Column.label("run", "Run"), Column.label("n", "N")]
+        + [Column.metric(spec(k)) for k in keys],
+        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+    )
+    seen: dict[str, Run] = {}
+    for r in _select(runs, ctx.params, {f"train_scgan.{k}" for k in SCGAN_KEYS}):
+        if "scgan" in r.results.methods:
+            seen.setdefault(scgan_setting(r.params), r)
+    order = [s for s, _ in SCGAN_SETTINGS] + sorted(
+        s for s in seen if s not in dict(SCGAN_SETTINGS)
+    )
+    for setting in order:
+        if setting in seen:
+            r = seen[setting]
+            table.add_row(
+                [Cell(text=setting), Cell(text=_run_label(r)), _n(r.results)]
+                + _cells(r.results, "scgan", keys)
+            )
+    table.notes = [
+        "Rows: runs differing from params.yaml only in train_scgan."
+        + "{"
+        + ",".join(SCGAN_KEYS)
+        + "}; metrics of method scgan.",
+        *_skipped_note(runs),
+    ]
+    table.notes.append(
+        "Setting labels compare each run's switches with the paper's full SCGAN "
+        f"(WGAN-GP, attention and perceptual losses, pretrained global net, L1, λ_G = {PAPER_LAMBDA_GAN})."
+    )
+    cmds = []
+    for setting, assignment in SCGAN_SETTINGS:
+        if setting in seen:
+            continue
+        if assignment is None:
+            cmds.append(
+                "dvc exp run -n scgan-full -S train_scgan.attention_loss=true "
+                "-S train_scgan.gan=wgan_gp -S train_scgan.perceptual=true "
+                "-S train_scgan.global_net=pretrained -S train_scgan.pixel_loss=l1 "
+                f"-S train_scgan.lambda_gan={PAPER_LAMBDA_GAN}"
+            )
+        else:
+            slug = assignment.split(".", 1)[1].replace("=", "-").replace("_", "-")
+            cmds.append(f"dvc exp run -n scgan-{slug} -S {assignment}")
+    table.howto = _howto(from_experiments, cmds)
+    return table
+
+
+def _howto(from_experiments: bool, cmds: list[str]) -> list[str]:
+    if not cmds:
+        return []
+    lead = (
+        "Missing rows: run these experiments, then `colorbench report --experiments`"
+        if from_experiments
+        else "This table shows the current run only. Fill the other rows with DVC experiments, "
+        "then run `colorbench report --experiments`"
+    )
+    lead += " (add `--queue` to each and then `dvc queue start` to run them in the background):"
+    return [lead, "", "```sh", *cmds, "```"]
+
+
+def ablation_tables(runs: list[Run], ctx: Context, from_experiments: bool) -> list[Table]:
+    return [
+        edge_table(runs, ctx, from_experiments),
+        arch_table(runs, ctx, from_experiments),
+        scgan_ablation_table(runs, ctx, from_experiments),
+    ]
+
+
+def current_run(results: Results, params: dict[str, Any]) -> Run:
+    return Run("workspace", "workspace", "workspace", params, results)

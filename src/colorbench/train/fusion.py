@@ -1,0 +1,128 @@
+"""ParaColorizer's fusion network: a DenseFuse autoencoder trained on colour images.
+
+Loss MSE + λ·(1 − SSIM) (DenseFuse: λ = 100), Adam(lr, β=(0.9, 0.999)) (paper §IV-A).
+Data: every colour image the training split offers (prepared train images of role main and
+background), randomly mirrored. Input and target are RGB in [0, 1] — the form the fg/bg
+outputs have when colorize fuses them. Output: models/fusion.pt (kind "fusion").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from colorbench.errors import ColorbenchError
+from colorbench.train.common import grid, loop_config, positive, psnr_u8, require, run_config
+from colorbench.train.loop import Phase, StepContext, TrainLoop
+
+REQUIRED = ("width", "epochs", "batch_size", "lr")
+SECTION = "train_fusion"
+
+
+class FusionSteps:
+    def __init__(self, lambda_ssim: float, eval_batch: dict | None) -> None:
+        from colorbench import losses
+
+        self.losses = losses
+        self.lambda_ssim = float(lambda_ssim)
+        self.eval_batch = eval_batch
+
+    def step(self, batch: dict[str, Any], ctx: StepContext) -> dict[str, torch.Tensor]:
+        rgb = batch["rgb"]
+        with ctx.autocast():
+            rec = ctx.module("F")(rgb)
+        rec = rec.float()
+        mse = torch.nn.functional.mse_loss(rec, rgb)
+        window = min(11, rgb.shape[-1], rgb.shape[-2])
+        window -= 1 - window % 2
+        ssim = self.losses.ssim(rec, rgb, window)
+        loss = mse + self.lambda_ssim * (1.0 - ssim)
+        ctx.zero_grad("f")
+        ctx.backward(loss, "fusion loss")
+        ctx.step("f")
+        return {"loss": loss.detach(), "mse": mse.detach(), "ssim": ssim.detach()}
+
+    def _reconstruct(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor]:
+        rgb = self.eval_batch["rgb"].to(ctx.device)
+        return rgb, ctx.unwrap("F")(rgb).float().clamp(0, 1)
+
+    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+        if not self.eval_batch:
+            return {}
+        rgb, rec = self._reconstruct(ctx)
+        return {"val_psnr": float(psnr_u8(rec, rgb).mean())}
+
+    def preview(self, ctx: StepContext) -> dict[str, Any]:
+        if not self.eval_batch:
+            return {}
+        rgb, rec = self._reconstruct(ctx)
+        k = min(6, rgb.shape[0])
+        return {"input_reconstruction": grid([rgb[:k], rec[:k]])}
+
+
+def train_fusion(
+    params: Mapping[str, Any],
+    *,
+    prepared_dir: str | os.PathLike = "data/prepared",
+    out: str | os.PathLike = "models/fusion.pt",
+    checkpoint_root: str | os.PathLike = "checkpoints",
+    log_root: str | os.PathLike = "logs",
+    resume: bool = True,
+    progress: bool = True,
+    on_step_end: Any = None,
+) -> dict[str, float]:
+    """Train the DenseFuse autoencoder from params section `train_fusion`; write models/fusion.pt."""
+    from colorbench.models.checkpoint import save_model
+    from colorbench.models.registry import build_fusion
+    from colorbench.train.data import colorizer_dataset, eval_images, stack
+
+    require(params, REQUIRED, SECTION)
+    positive(params, ["width", "epochs", "lr"], SECTION)
+    positive({"lambda_ssim": params.get("lambda_ssim", 100.0)}, ["lambda_ssim"], SECTION)
+    if int(params["epochs"]) < 1 or int(params["batch_size"]) < 1:
+        raise ColorbenchError(f"{SECTION}.epochs and batch_size must be >= 1")
+    seed = int(params.get("seed", 0))
+    dataset = colorizer_dataset(prepared_dir, use_background=True, seed=seed)
+    loop = TrainLoop(
+        loop_config(
+            "train_fusion",
+            params,
+            checkpoint_root=checkpoint_root,
+            log_root=log_root,
+            resume=resume,
+            progress=progress,
+        ),
+        run_config=run_config(params, [Path(prepared_dir) / "manifest.csv"]),
+    )
+    try:
+        cfg = {"arch": "densefuse", "width": int(params["width"])}
+        loop.add_module("F", build_fusion(cfg))
+        loop.add_optimizer(
+            "f", torch.optim.Adam(loop.parameters("F"), lr=float(params["lr"]), betas=(0.9, 0.999))
+        )
+        eval_set = eval_images(prepared_dir, "val", limit=64)
+        eval_batch = stack(eval_set, range(len(eval_set))) if len(eval_set) else None
+        steps = FusionSteps(float(params.get("lambda_ssim", 100.0)), eval_batch)
+        metrics = loop.run(
+            [Phase("train", steps.step, epochs=int(params["epochs"]))],
+            dataset,
+            eval_fn=steps.evaluate,
+            preview_fn=steps.preview,
+            on_step_end=on_step_end,
+        )
+        if loop.is_main:
+            meta = {
+                "image_size": int(eval_set.size),
+                "steps": loop.global_step,
+                "train_samples": len(dataset),
+                "lambda_ssim": float(params.get("lambda_ssim", 100.0)),
+                "metrics": metrics,
+            }
+            save_model(out, "fusion", cfg, loop.unwrap("F"), meta)
+        return metrics
+    finally:
+        loop.close()

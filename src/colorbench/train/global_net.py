@@ -1,0 +1,170 @@
+"""Pretrain SCGAN's global-feature network (VGG-16-Gray) as a classifier on gray images.
+
+Data: prepared train images of role main, converted to L (L/50 − 1, as the generator sees
+them), labels from the manifest's `label` column (rows without a label are skipped).
+Cross-entropy, Adam(lr), cosine decay over the epochs, on the shared loop. The val split's
+Top-1 accuracy is logged each epoch. Output: models/global.pt (kind "global_net", config
+{width, num_classes}, meta with the class names in logit order).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorbench.errors import ColorbenchError
+from colorbench.train.common import loop_config, positive, require, run_config
+from colorbench.train.data import PreparedImages
+from colorbench.train.loop import Phase, StepContext, TrainLoop
+
+REQUIRED = ("width", "epochs", "batch_size", "lr")
+KIND = "global_net"
+
+
+class LabelledGray(PreparedImages):
+    """Prepared images with an integer class label; samples carry "L" and "label"."""
+
+    def __init__(
+        self,
+        prepared_dir: str | os.PathLike,
+        ids: Sequence[str],
+        labels: Sequence[int],
+        *,
+        size: int,
+        seed: int = 0,
+        flip: bool = True,
+    ) -> None:
+        super().__init__(prepared_dir, ids, size=size, seed=seed, flip=flip, salt="global")
+        self.labels = [int(x) for x in labels]
+
+    def getitem_epoch(self, index: int, epoch: int) -> dict[str, Any]:
+        sample = super().getitem_epoch(index, epoch)
+        return {"L": sample["L"], "label": torch.tensor(self.labels[index], dtype=torch.long)}
+
+
+def labelled_rows(df: Any, split: str, classes: Sequence[str] | None = None) -> tuple[list, list]:
+    """(ids, label indices) of one split's main-role images that have a (known) label."""
+    from colorbench.data.manifest import select
+
+    rows = select(df, split=split)
+    rows = rows[rows["label"].astype(str).str.len() > 0]
+    if classes is not None:
+        rows = rows[rows["label"].isin(set(classes))]
+    index = {c: i for i, c in enumerate(classes)} if classes is not None else None
+    ids = rows["id"].astype(str).tolist()
+    labels = rows["label"].astype(str).tolist()
+    return ids, ([index[lab] for lab in labels] if index is not None else labels)
+
+
+class GlobalSteps:
+    def __init__(self, eval_set: LabelledGray | None) -> None:
+        self.eval_set = eval_set
+
+    def step(self, batch: dict[str, Any], ctx: StepContext) -> dict[str, torch.Tensor]:
+        with ctx.autocast():
+            logits = ctx.module("net")(batch["L"])
+        loss = F.cross_entropy(logits.float(), batch["label"])
+        ctx.zero_grad("opt")
+        ctx.backward(loss, "classification loss")
+        ctx.step("opt")
+        acc = (logits.detach().argmax(1) == batch["label"]).float().mean()
+        return {"loss": loss.detach(), "acc": acc}
+
+    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+        if self.eval_set is None or len(self.eval_set) == 0:
+            return {}
+        net = ctx.unwrap("net")
+        correct = 0
+        for start in range(0, len(self.eval_set), 64):
+            items = [self.eval_set[i] for i in range(start, min(start + 64, len(self.eval_set)))]
+            x = torch.stack([it["L"] for it in items]).to(ctx.device)
+            y = torch.stack([it["label"] for it in items]).to(ctx.device)
+            correct += int((net(x).argmax(1) == y).sum())
+        return {"val_top1": correct / len(self.eval_set)}
+
+
+def train_global(
+    params: Mapping[str, Any],
+    *,
+    prepared_dir: str | os.PathLike = "data/prepared",
+    out: str | os.PathLike = "models/global.pt",
+    checkpoint_root: str | os.PathLike = "checkpoints",
+    log_root: str | os.PathLike = "logs",
+    resume: bool = True,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Train the global-feature classifier from params section `train_global`; write `out`."""
+    from colorbench.models.checkpoint import save_model
+    from colorbench.models.global_net import GlobalNet
+    from colorbench.train.data import image_size, load_manifest
+
+    require(params, REQUIRED, "train_global")
+    positive(params, REQUIRED, "train_global")
+    if int(params["width"]) < 1 or int(params["batch_size"]) < 1:
+        raise ColorbenchError("train_global.width and train_global.batch_size must be >= 1")
+    df = load_manifest(prepared_dir)
+    size = image_size(df)
+    ids, names = labelled_rows(df, "train")
+    classes = sorted(set(names))
+    if len(classes) < 2:
+        raise ColorbenchError(
+            f"train_global needs labelled train images of at least 2 classes in {prepared_dir} "
+            f"(manifest column `label`), found {len(classes)}; set train_scgan.global_net to "
+            "random or none for data without image labels"
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    seed = int(params.get("seed", 0))
+    dataset = LabelledGray(
+        prepared_dir, ids, [index[n] for n in names], size=size, seed=seed, flip=True
+    )
+    val_ids, val_labels = labelled_rows(df, "val", classes)
+    eval_set = (
+        LabelledGray(prepared_dir, val_ids, val_labels, size=size, flip=False) if val_ids else None
+    )
+    loop = TrainLoop(
+        loop_config(
+            "train_global",
+            params,
+            checkpoint_root=checkpoint_root,
+            log_root=log_root,
+            resume=resume,
+            progress=progress,
+        ),
+        run_config=run_config(params, [Path(prepared_dir) / "manifest.csv"]),
+    )
+    try:
+        width, epochs = int(params["width"]), int(params["epochs"])
+        loop.add_module("net", GlobalNet(len(classes), width))
+        opt = loop.add_optimizer(
+            "opt", torch.optim.Adam(loop.parameters("net"), lr=float(params["lr"]))
+        )
+        loop.add_scheduler(
+            "cosine", torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+        )
+        steps = GlobalSteps(eval_set)
+        metrics = loop.run(
+            [Phase("classify", steps.step, epochs=epochs, schedulers=["cosine"])],
+            dataset,
+            eval_fn=steps.evaluate,
+        )
+        if loop.is_main:
+            counts = np.bincount([index[n] for n in names], minlength=len(classes))
+            meta = {
+                "classes": classes,
+                "image_size": size,
+                "train_samples": len(dataset),
+                "class_counts": counts.tolist(),
+                "steps": int(loop.global_step),
+                "metrics": metrics,
+            }
+            net = loop.unwrap("net")
+            save_model(out, KIND, net.config, net, meta)
+        return metrics
+    finally:
+        loop.close()

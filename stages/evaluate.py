@@ -1,0 +1,34 @@
+"""DVC stage `evaluate`: every outputs/<method>/ on the test split -> reports/metrics.json
+and reports/per_image/<method>.csv."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from colorbench.errors import ColorbenchError
+from colorbench.metrics.stage import evaluate_methods
+from colorbench.params import section
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    p = section("evaluate")
+    evaluate_methods(
+        metrics=p.get("metrics"),
+        fid_mode=p.get("fid_mode", "standard"),
+        bootstrap=int(p.get("bootstrap", 1000)),
+        batch_size=int(p.get("batch_size", 32)),
+        num_workers=int(p.get("num_workers", 2)),
+        device=str(p.get("device", "auto")),
+        seed=int(p.get("seed", 0)),
+        profile=str(p.get("profile", "synthetic")),
+        baseline=str(section("report").get("baseline", "gray")),
+    )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except ColorbenchError as exc:
+        sys.exit(f"error: {exc}")

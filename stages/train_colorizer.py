@@ -1,0 +1,27 @@
+"""DVC stage `train_colorizer@NAME`: data/prepared (+ data/crops) -> models/NAME.pt.
+
+Usage: python stages/train_colorizer.py unet|fg|bg   (params: section train_NAME).
+Multi-GPU: torchrun --nproc_per_node=N stages/train_colorizer.py NAME
+"""
+
+from __future__ import annotations
+
+import sys
+
+from colorbench.errors import ColorbenchError
+from colorbench.params import section
+from colorbench.train.colorizer import NAMES, train_colorizer
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1 or argv[0] not in NAMES:
+        raise ColorbenchError(f"usage: python stages/train_colorizer.py {'|'.join(NAMES)}")
+    name = argv[0]
+    train_colorizer(name, section(f"train_{name}"))
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except ColorbenchError as exc:
+        sys.exit(f"error: {exc}")

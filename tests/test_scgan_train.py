@@ -1,0 +1,199 @@
+"""SCGAN end to end on tiny generated data: train_global -> train_scgan -> colorize_scgan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from colorbench.data.manifest import COLUMNS
+from colorbench.errors import ColorbenchError
+
+SIZE = 32
+
+
+def make_prepared(root: Path, n: int = 24) -> tuple[Path, Path]:
+    """Two classes: a red square on blue ('a') or a green disc on sand ('b'); the object is
+    the salient region. 16 train, 4 val, 4 test."""
+    prepared, saliency = root / "prepared", root / "saliency"
+    (prepared / "images").mkdir(parents=True)
+    saliency.mkdir()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    rows = []
+    for i in range(n):
+        label = "ab"[i % 2]
+        cx, cy = (int(v) for v in rng.integers(10, 22, 2))
+        r = int(rng.integers(5, 9))
+        if label == "a":
+            bg, fg = (40, 60, 200), (220, 30, 30)
+            mask = (abs(xx - cx) <= r) & (abs(yy - cy) <= r)
+        else:
+            bg, fg = (200, 180, 120), (30, 180, 40)
+            mask = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+        img = np.empty((SIZE, SIZE, 3), np.uint8)
+        img[:] = bg
+        img[mask] = fg
+        ident = f"img{i:03d}"
+        Image.fromarray(img).save(prepared / "images" / f"{ident}.png")
+        Image.fromarray((mask * 255).astype(np.uint8)).save(saliency / f"{ident}.png")
+        split = "train" if i < 16 else ("val" if i < 20 else "test")
+        rows.append(
+            {
+                "id": ident, "source": "toy", "role": "main", "split": split,
+                "grayscale": False, "label": label, "orig_path": f"{ident}.png",
+                "orig_width": SIZE, "orig_height": SIZE, "width": SIZE, "height": SIZE,
+            }
+        )  # fmt: skip
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(prepared / "manifest.csv", index=False)
+    return prepared, saliency
+
+
+def make_evaluator(path: Path) -> None:
+    from colorbench.metrics.evaluator_net import SmallCNN
+
+    net = SmallCNN(2, width=4, size=SIZE)
+    torch.save(
+        {
+            "arch": "small_cnn",
+            "config": {"width": 4, "size": SIZE},
+            "state_dict": net.state_dict(),
+            "classes": ["a", "b"],
+        },
+        path,
+    )
+
+
+GLOBAL = {"seed": 0, "device": "cpu", "width": 4, "epochs": 1, "batch_size": 4, "lr": 0.002}
+SCGAN = {
+    "seed": 0,
+    "device": "cpu",
+    "width": 4,
+    "global_net": "pretrained",
+    "phase1_epochs": 1,
+    "phase2_epochs": 1,
+    "batch_size": 4,
+    "lr_phase1": 2e-4,
+    "lr_phase2": 1e-4,
+    "lr_halve_every": 10,
+    "gan": "wgan_gp",
+    "attention_loss": True,
+    "perceptual": True,
+    "perceptual_net": "evaluator",
+    "checkpoint_every": 0,
+}
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> dict[str, Path]:
+    prepared, saliency = make_prepared(tmp_path)
+    evaluator = tmp_path / "evaluator.pt"
+    make_evaluator(evaluator)
+    return {"root": tmp_path, "prepared": prepared, "saliency": saliency, "evaluator": evaluator}
+
+
+def _kw(d: dict[str, Path]) -> dict:
+    root = d["root"]
+    return {
+        "checkpoint_root": root / "ckpt",
+        "log_root": root / "logs",
+        "progress": False,
+    }
+
+
+def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
+    from colorbench.models.checkpoint import load_model
+    from colorbench.scgan_infer import colorize_scgan
+    from colorbench.train.global_net import train_global
+    from colorbench.train.scgan import train_scgan
+
+    root = data["root"]
+    g_metrics = train_global(
+        GLOBAL, prepared_dir=data["prepared"], out=root / "global.pt", **_kw(data)
+    )
+    assert "classify/val_top1" in g_metrics
+    gnet, gcfg, gmeta = load_model(root / "global.pt")
+    assert gmeta["classes"] == ["a", "b"] and gcfg == {"width": 4, "num_classes": 2}
+
+    metrics = train_scgan(
+        SCGAN,
+        prepared_dir=data["prepared"],
+        saliency_dir=data["saliency"],
+        global_path=root / "global.pt",
+        evaluator_path=data["evaluator"],
+        out=root / "scgan.pt",
+        **_kw(data),
+    )
+    for key in ("phase2/val_psnr", "phase2/val_psnr_gray", "phase2/val_sal_mae", "phase2/val_sal_iou"):
+        assert np.isfinite(metrics[key]), key
+    for key in ("phase2/epoch_gp_color", "phase2/epoch_gp_attention", "phase2/epoch_perceptual"):
+        assert key in metrics, key
+    gen, cfg, meta = load_model(root / "scgan.pt")
+    assert cfg["size"] == SIZE and cfg["global_net"] == "pretrained"
+    assert meta["perceptual_net"].startswith("evaluator")
+    # The frozen, strictly loaded global network is still exactly global.pt's.
+    for k, v in gnet.features.state_dict().items():
+        assert torch.equal(gen.global_features.state_dict()[k], v), k
+
+    out, sal_dir = root / "out", root / "sal_out"
+    colorize_scgan(root / "scgan.pt", data["prepared"], out, sal_dir, batch_size=3, device="cpu",
+                   progress=False)  # fmt: skip
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"img{i:03d}.png" for i in range(20, 24)]
+    assert sorted(p.name for p in sal_dir.iterdir()) == names
+    for name in names:
+        sal = np.asarray(Image.open(sal_dir / name))
+        assert sal.shape == (SIZE, SIZE) and sal.dtype == np.uint8
+        rgb = np.asarray(Image.open(out / name))
+        assert rgb.shape == (SIZE, SIZE, 3)
+
+
+def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> None:
+    from colorbench.train.scgan import train_scgan
+
+    root = data["root"]
+    kw = {
+        "prepared_dir": data["prepared"],
+        "saliency_dir": data["saliency"],
+        "global_path": root / "missing.pt",
+        "evaluator_path": data["evaluator"],
+        "out": root / "scgan.pt",
+        **_kw(data),
+    }
+    with pytest.raises(ColorbenchError, match="missing.pt"):
+        train_scgan(SCGAN, **kw)
+    # random skips models/global.pt; no GAN / perceptual keeps it quick.
+    params = {**SCGAN, "global_net": "random", "gan": "none", "perceptual": False,
+              "phase2_epochs": 0}  # fmt: skip
+    metrics = train_scgan(params, **kw)
+    assert "phase1/val_psnr" in metrics and (root / "scgan.pt").is_file()
+
+
+def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
+    from colorbench.train.scgan import train_scgan
+
+    (data["saliency"] / "img000.png").unlink()
+    with pytest.raises(ColorbenchError, match="saliency maps missing"):
+        train_scgan(
+            {**SCGAN, "global_net": "none"},
+            prepared_dir=data["prepared"],
+            saliency_dir=data["saliency"],
+            evaluator_path=data["evaluator"],
+            out=data["root"] / "scgan.pt",
+            **_kw(data),
+        )
+
+
+def test_global_net_needs_two_labelled_classes(data: dict[str, Path]) -> None:
+    from colorbench.train.global_net import train_global
+
+    manifest = data["prepared"] / "manifest.csv"
+    df = pd.read_csv(manifest)
+    df["label"] = "a"
+    df.to_csv(manifest, index=False)
+    with pytest.raises(ColorbenchError, match="at least 2 classes"):
+        train_global(GLOBAL, prepared_dir=data["prepared"], out=data["root"] / "g.pt", **_kw(data))
