@@ -16,7 +16,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -72,9 +74,10 @@ def _install_random_weights() -> None:
         )
 
 
-def _timed(label: str, n: int, fn) -> float:
+def _timed(label: str, n: int, stage: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """Run stage(*args, **kwargs) without progress bars; print and return images/s."""
     t0 = time.perf_counter()
-    fn()
+    stage(*args, progress=False, **kwargs)
     dt = time.perf_counter() - t0
     rate = n / dt
     print(f"{label:<44} {n:>5} img  {dt:7.2f} s  {rate:8.1f} img/s", flush=True)
@@ -113,79 +116,37 @@ def main() -> None:
             f"({time.perf_counter() - t0:.1f} s to generate and prepare)\n"
         )
         _install_random_weights()
-        kw = {"progress": False}
 
         print("saliency")
         rates = {}
         for backend in ("masks", "spectral"):
             for w in (0, cpus):
+                out = root / f"sal_{backend}_{w}"
                 rates[backend, w] = _timed(
-                    f"  {backend:<9} workers={w}",
-                    n_all,
-                    lambda b=backend, w=w: run_saliency(
-                        prepared,
-                        root / f"sal_{b}_{w}",
-                        backend=b,
-                        annotations=ann,
-                        num_workers=w,
-                        **kw,
-                    ),
-                )
-        deep_dir = _subset(prepared, root / "deep_subset", args.deep_n)
+                    f"  {backend:<9} workers={w}", n_all, run_saliency, prepared, out,
+                    backend=backend, annotations=ann, num_workers=w,
+                )  # fmt: skip
         _timed(
-            f"  deep (U^2-Net-p, 320 px, batch 8, {device.type})",
-            args.deep_n,
-            lambda: run_saliency(
-                deep_dir,
-                root / "sal_deep",
-                backend="deep",
-                batch_size=8,
-                num_workers=0,
-                device=str(device),
-                **kw,
-            ),
-        )
+            f"  deep (U^2-Net-p, 320 px, batch 8, {device.type})", args.deep_n, run_saliency,
+            _subset(prepared, root / "deep_subset", args.deep_n), root / "sal_deep",
+            backend="deep", batch_size=8, device=str(device),
+        )  # fmt: skip
+
         print("\ncrops")
         for w in (0, cpus):
             rates["annotations", w] = _timed(
-                f"  annotations (materialize) workers={w}",
-                args.n,
-                lambda w=w: run_crops(
-                    prepared,
-                    root / f"crops_{w}",
-                    backend="annotations",
-                    annotations=ann,
-                    num_workers=w,
-                    materialize=True,
-                    **kw,
-                ),
-            )
+                f"  annotations (materialize) workers={w}", args.n, run_crops, prepared,
+                root / f"crops_{w}", annotations=ann, num_workers=w, materialize=True,
+            )  # fmt: skip
         _timed(
-            "  annotations (boxes only) workers=0",
-            args.n,
-            lambda: run_crops(
-                prepared,
-                root / "crops_boxes",
-                backend="annotations",
-                annotations=ann,
-                materialize=False,
-                **kw,
-            ),
-        )
-        mr_dir = _subset(prepared, root / "mr_subset", args.maskrcnn_n)
+            "  annotations (boxes only) workers=0", args.n, run_crops, prepared,
+            root / "crops_boxes", annotations=ann, materialize=False,
+        )  # fmt: skip
         _timed(
-            f"  maskrcnn (800 px input, batch 2, {device.type})",
-            args.maskrcnn_n,
-            lambda: run_crops(
-                mr_dir,
-                root / "crops_mr",
-                backend="maskrcnn",
-                score_threshold=0.0,
-                batch_size=2,
-                device=str(device),
-                **kw,
-            ),
-        )
+            f"  maskrcnn (800 px input, batch 2, {device.type})", args.maskrcnn_n, run_crops,
+            _subset(prepared, root / "mr_subset", args.maskrcnn_n), root / "crops_mr",
+            backend="maskrcnn", score_threshold=0.0, batch_size=2, device=str(device),
+        )  # fmt: skip
         print(f"\npool speed-up (workers={cpus} vs 0, pool start-up included):")
         for key in ("masks", "spectral", "annotations"):
             print(f"  {key:<12} x{rates[key, cpus] / rates[key, 0]:.2f}")

@@ -92,25 +92,37 @@ def main() -> None:
         "rgb": rgb,
         "saliency": (torch.rand(b, 1, n, n, device=device) > 0.5).float(),
     }
+    cl = torch.channels_last
     cases = [
-        ("phase1 (L1 + attention)", base, 1),
-        ("phase2 full (WGAN-GP, 2 critics, perceptual)", base, 2),
-        ("phase2 gan=lsgan", dataclasses.replace(base, gan="lsgan"), 2),
-        ("phase2 gan=none", dataclasses.replace(base, gan="none"), 2),
-        ("phase2 perceptual=false", dataclasses.replace(base, perceptual=False), 2),
+        ("phase1 (L1 + attention), contiguous", base, 1, torch.contiguous_format),
+        ("phase1 (L1 + attention), channels_last", base, 1, cl),
+        ("phase2 full, contiguous", base, 2, torch.contiguous_format),
+        ("phase2 full (WGAN-GP, 2 critics, perceptual)", base, 2, cl),
+        ("phase2 gan=lsgan", dataclasses.replace(base, gan="lsgan"), 2, cl),
+        ("phase2 gan=none", dataclasses.replace(base, gan="none"), 2, cl),
+        ("phase2 perceptual=false", dataclasses.replace(base, perceptual=False), 2, cl),
     ]
     print(
         f"SCGAN train steps, {n}px, width {args.width}, batch {b}, device {device}, "
         f"torch threads {torch.get_num_threads()} of {os.cpu_count()} cores"
     )
-    ref = None
-    for label, settings, phase in cases:
+    print("  (ratios: to the row above for channels_last; ablations to full phase 2)")
+    rates: dict[str, float] = {}
+    prev = None
+    for label, settings, phase, fmt in cases:
         extractor = EvaluatorFeatures(SmallCNN(8, width=32, size=n))
-        system = SCGANSystem(settings, n, extractor, "evaluator (random)").to(device).train()
-        rate = timed(make_step(system, phase), batch, args.steps, device)
-        if phase == 2 and ref is None:
-            ref = rate
-        ratio = f"  x{rate / ref:.2f} of full phase 2" if ref and phase == 2 else ""
+        system = SCGANSystem(settings, n, extractor, "evaluator (random)")
+        system = system.to(device, memory_format=fmt).train()
+        fb = {k: v.contiguous(memory_format=fmt) for k, v in batch.items()}
+        rate = timed(make_step(system, phase), fb, args.steps, device)
+        rates[label] = rate
+        if "channels_last" in label or label.startswith("phase2 full (") and prev:
+            ratio = f"  x{rate / prev:.2f} vs contiguous"
+        elif phase == 2 and "full" not in label:
+            ratio = f"  x{rate / rates['phase2 full (WGAN-GP, 2 critics, perceptual)']:.2f} of full"
+        else:
+            ratio = ""
+        prev = rate
         print(f"  {label:46s} {rate:7.2f} steps/s  {rate * b:8.1f} img/s{ratio}")
 
 

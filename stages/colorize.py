@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from colorbench.colorize_stage import run_stage
-from colorbench.errors import ColorbenchError
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 
 
 def main() -> None:
@@ -16,12 +15,8 @@ def main() -> None:
     parser.add_argument("--alpha", help="overlay weight of fg (folder overlay_a<ALPHA>)")
     parser.add_argument("--name", help="external method declared in colorize.external")
     args = parser.parse_args()
-    try:
-        run_stage(args.method, section("colorize"), alpha=args.alpha, name=args.name)
-    except ColorbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_stage(args.method, section("colorize"), alpha=args.alpha, name=args.name)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

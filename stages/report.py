@@ -3,11 +3,9 @@ reports/metrics.json (params: report, evaluate.fid_mode)."""
 
 from __future__ import annotations
 
-import sys
-
-from colorbench.errors import ColorbenchError
 from colorbench.params import load_params, section
 from colorbench.report import ReportConfig, build_report
+from colorbench.stage_utils import run_main
 
 
 def main() -> None:
@@ -24,7 +22,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

@@ -1,38 +1,28 @@
-"""DVC stage `saliency`: data/prepared (+ COCO annotations of prepare.sources) -> data/saliency/."""
+"""DVC stage `saliency`: data/prepared (+ COCO annotations of prepare.sources) -> data/saliency/.
+
+Params: section `saliency`, keys named like run_saliency's keyword arguments (backend,
+batch_size, num_workers, device, deep_weights, deep_size); absent keys take its defaults.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 
-from colorbench.detect.coco import annotations_from_sources
-from colorbench.errors import ColorbenchError
 from colorbench.params import section
 from colorbench.saliency import run_saliency
-
-PREPARED = "data/prepared"
-OUT = "data/saliency"
+from colorbench.stage_utils import call_with_params, run_main, source_annotations
 
 
 def main() -> None:
-    p = section("saliency")
-    workers = int(p.get("num_workers", 0))
-    s = run_saliency(
-        PREPARED,
-        OUT,
-        backend=p.get("backend", "masks"),
-        annotations=annotations_from_sources(section("prepare").get("sources", [])),
-        batch_size=p.get("batch_size", 32),
-        num_workers=(os.cpu_count() or 1) if workers < 0 else workers,
-        device=p.get("device", "auto"),
-        deep_weights=p.get("deep_weights", "u2netp"),
-        deep_size=p.get("deep_size", 320),
+    s = call_with_params(
+        run_saliency,
+        section("saliency"),
+        "data/prepared",
+        "data/saliency",
+        annotations=source_annotations(),
     )
     print(f"saliency: {s.images} maps, {s.empty} all-zero", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

@@ -15,6 +15,8 @@ from pycocotools import mask as mask_utils
 
 from colorbench.data.manifest import COLUMNS, IMAGES, MANIFEST
 
+SOURCE = "coco"  # the manifest source name of make_dataset's main images
+
 
 @dataclass
 class CocoDataset:
@@ -28,9 +30,63 @@ class CocoDataset:
     orig_size: tuple[int, int] = (48, 48)  # (width, height)
     size: int = 48
 
+    @property
+    def by_source(self) -> dict[str, Path]:
+        """The `annotations` argument of run_crops / run_saliency for this dataset."""
+        return {SOURCE: self.annotations}
+
 
 def _rect_poly(x0: float, y0: float, x1: float, y1: float) -> list[float]:
     return [x0, y0, x1, y0, x1, y1, x0, y1]
+
+
+def _box_area(box: list[float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _ann(
+    ann_id: int, img_id: int, cat: int, bbox: list[float], area: float, segm, crowd: int = 0
+) -> dict:
+    """A COCO annotation; `bbox` is x, y, width, height."""
+    return {
+        "id": ann_id,
+        "image_id": img_id,
+        "category_id": cat,
+        "bbox": bbox,
+        "area": area,
+        "iscrowd": crowd,
+        "segmentation": segm,
+    }
+
+
+def _row(
+    image_id: str, source: str, role: str, orig_path: str, orig_wh: tuple[int, int], size_wh
+) -> dict:
+    """A manifest row (split train, colour content, no label)."""
+    return {
+        "id": image_id,
+        "source": source,
+        "role": role,
+        "split": "train",
+        "grayscale": False,
+        "label": "",
+        "orig_path": orig_path,
+        "orig_width": orig_wh[0],
+        "orig_height": orig_wh[1],
+        "width": size_wh[0],
+        "height": size_wh[1],
+    }
+
+
+def invoke_stage_cli(command: str, prepared: Path, out: Path, *args: str):
+    """`colorbench COMMAND --prepared PREPARED --out OUT ARGS...` in-process (click result)."""
+    from click.testing import CliRunner
+
+    from colorbench.cli import main
+
+    return CliRunner().invoke(
+        main, [command, "--prepared", str(prepared), "--out", str(out), *args]
+    )
 
 
 def make_dataset(
@@ -58,35 +114,17 @@ def make_dataset(
         # A big rectangle and a small one (their order by area is known), shifted per image.
         big = [2 * sx + i, 4 * sy, 30 * sx + i, 28 * sy]
         small = [36 * sx, 30 * sy, 42 * sx, 34 * sy]
-        for cat, box in ((1, big), (1, small)):
-            anns.append(
-                {
-                    "id": ann_id,
-                    "image_id": img_id,
-                    "category_id": cat,
-                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                    "area": (box[2] - box[0]) * (box[3] - box[1]),
-                    "iscrowd": 0,
-                    "segmentation": [_rect_poly(*box)],
-                }
-            )
-            objs.append(("box", box))
-            ann_id += 1
         tri = [10 * sx, 32 * sy, 20 * sx, 32 * sy, 10 * sx, 44 * sy]
         tri_box = [10 * sx, 32 * sy, 20 * sx, 44 * sy]
-        anns.append(
-            {
-                "id": ann_id,
-                "image_id": img_id,
-                "category_id": 2,
-                "bbox": [tri_box[0], tri_box[1], tri_box[2] - tri_box[0], tri_box[3] - tri_box[1]],
-                "area": 60.0,
-                "iscrowd": 0,
-                "segmentation": [tri],
-            }
-        )
-        objs.append(("tri", tri_box))
-        ann_id += 1
+        for cat, cat_name, box, segm, area in (
+            (1, "box", big, [_rect_poly(*big)], _box_area(big)),
+            (1, "box", small, [_rect_poly(*small)], _box_area(small)),
+            (2, "tri", tri_box, [tri], _box_area(tri_box) / 2),  # a right triangle
+        ):
+            xywh = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
+            anns.append(_ann(ann_id, img_id, cat, xywh, area, segm))
+            objs.append((cat_name, box))
+            ann_id += 1
         # A compressed-RLE blob (a disc) and a crowd region (uncompressed RLE).
         yy, xx = np.mgrid[:h, :w]
         disc = ((xx - 38 * sx) ** 2 + (yy - 12 * sy) ** 2 <= (5 * min(sx, sy)) ** 2).astype(
@@ -95,17 +133,7 @@ def make_dataset(
         rle = mask_utils.encode(np.asfortranarray(disc))
         rle["counts"] = rle["counts"].decode("ascii")
         x, y, bw, bh = (float(v) for v in mask_utils.toBbox(rle))
-        anns.append(
-            {
-                "id": ann_id,
-                "image_id": img_id,
-                "category_id": 3,
-                "bbox": [x, y, bw, bh],
-                "area": float(disc.sum()),
-                "iscrowd": 0,
-                "segmentation": rle,
-            }
-        )
+        anns.append(_ann(ann_id, img_id, 3, [x, y, bw, bh], float(disc.sum()), rle))
         objs.append(("blob", [x, y, x + bw, y + bh]))
         ann_id += 1
         crowd = np.zeros((h, w), dtype=np.uint8)
@@ -122,16 +150,9 @@ def make_dataset(
         cx, cy, cw, ch = (
             float(v) for v in mask_utils.toBbox(mask_utils.encode(np.asfortranarray(crowd)))
         )
+        rle_crowd = {"counts": runs, "size": [h, w]}
         anns.append(
-            {
-                "id": ann_id,
-                "image_id": img_id,
-                "category_id": 1,
-                "bbox": [cx, cy, cw, ch],
-                "area": float(crowd.sum()),
-                "iscrowd": 1,
-                "segmentation": {"counts": runs, "size": [h, w]},
-            }
+            _ann(ann_id, img_id, 1, [cx, cy, cw, ch], float(crowd.sum()), rle_crowd, crowd=1)
         )
         ann_id += 1
         ds.boxes[image_key] = objs
@@ -139,39 +160,12 @@ def make_dataset(
         Image.fromarray(pix).resize((size, size), Image.BICUBIC).save(
             prepared / IMAGES / f"{image_key}.png"
         )
-        rows.append(
-            {
-                "id": image_key,
-                "source": "coco",
-                "role": "main",
-                "split": "train",
-                "grayscale": False,
-                "label": "",
-                "orig_path": f"raw/images/{name}",
-                "orig_width": w,
-                "orig_height": h,
-                "width": size,
-                "height": size,
-            }
-        )
+        rows.append(_row(image_key, SOURCE, "main", f"raw/images/{name}", (w, h), (size, size)))
     # A background scene with no annotations at all.
     bg = rng.integers(0, 255, size=(size, size, 3), dtype=np.uint8)
     Image.fromarray(bg).save(prepared / IMAGES / "scene000.png")
-    rows.append(
-        {
-            "id": "scene000",
-            "source": "background",
-            "role": "background",
-            "split": "train",
-            "grayscale": False,
-            "label": "",
-            "orig_path": "raw/background/scene000.png",
-            "orig_width": size,
-            "orig_height": size,
-            "width": size,
-            "height": size,
-        }
-    )
+    orig = "raw/background/scene000.png"
+    rows.append(_row("scene000", "background", "background", orig, (size, size), (size, size)))
     ds.background_ids.append("scene000")
     ds.annotations.write_text(
         json.dumps({"images": images, "annotations": anns, "categories": cats})
@@ -187,21 +181,7 @@ def write_prepared(root: Path, images: dict[str, np.ndarray], *, source: str = "
     rows = []
     for image_id, img in images.items():
         Image.fromarray(img).save(prepared / IMAGES / f"{image_id}.png")
-        h, w = img.shape[:2]
-        rows.append(
-            {
-                "id": image_id,
-                "source": source,
-                "role": "main",
-                "split": "train",
-                "grayscale": False,
-                "label": "",
-                "orig_path": f"{image_id}.png",
-                "orig_width": w,
-                "orig_height": h,
-                "width": w,
-                "height": h,
-            }
-        )
+        wh = (img.shape[1], img.shape[0])
+        rows.append(_row(image_id, source, "main", f"{image_id}.png", wh, wh))
     pd.DataFrame(rows, columns=COLUMNS).to_csv(prepared / MANIFEST, index=False)
     return prepared

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from coco_fixture import make_dataset, write_prepared
+from coco_fixture import invoke_stage_cli, make_dataset, write_prepared
 from PIL import Image
 
 from colorbench.color import gray_rgb
@@ -43,7 +43,7 @@ def test_annotation_boxes_reproduce_known_boxes(tmp_path: Path, workers: int) ->
         ds.prepared,
         out,
         backend="annotations",
-        annotations={"coco": ds.annotations},
+        annotations=ds.by_source,
         top_k=10,
         min_box=1,
         size=16,
@@ -80,7 +80,7 @@ def test_boxes_are_scaled_to_the_prepared_size(tmp_path: Path) -> None:
     run_crops(
         ds.prepared,
         out,
-        annotations={"coco": ds.annotations},
+        annotations=ds.by_source,
         top_k=10,
         min_box=1,
         materialize=False,
@@ -96,18 +96,14 @@ def test_boxes_are_scaled_to_the_prepared_size(tmp_path: Path) -> None:
 def test_top_k_and_min_box_are_honoured_by_annotations(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path, n=1)
     out = tmp_path / "crops"
-    run_crops(
-        ds.prepared, out, annotations={"coco": ds.annotations}, top_k=2, min_box=1, progress=False
-    )
+    run_crops(ds.prepared, out, annotations=ds.by_source, top_k=2, min_box=1, progress=False)
     df = pd.read_csv(out / "boxes.csv")
     exp = sorted(
         _expected(ds, ds.ids[0]), key=lambda cb: -(cb[1][2] - cb[1][0]) * (cb[1][3] - cb[1][1])
     )
     assert _rows(df, ds.ids[0]) == exp[:2]
     # min_box 10 drops the 6x4 rectangle (and keeps the 10x12 triangle and 11x11 blob).
-    run_crops(
-        ds.prepared, out, annotations={"coco": ds.annotations}, top_k=8, min_box=10, progress=False
-    )
+    run_crops(ds.prepared, out, annotations=ds.by_source, top_k=8, min_box=10, progress=False)
     got = _rows(pd.read_csv(out / "boxes.csv"), ds.ids[0])
     kept = [cb for cb in exp if min(cb[1][2] - cb[1][0], cb[1][3] - cb[1][1]) >= 10]
     assert got == kept and len(kept) == 3
@@ -274,31 +270,41 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_cli_crops(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from colorbench.cli import main
-
     ds = make_dataset(tmp_path, n=1)
     out = tmp_path / "crops"
-    res = CliRunner().invoke(
-        main,
-        [
-            "crops",
-            "--prepared",
-            str(ds.prepared),
-            "--out",
-            str(out),
-            "--annotations",
-            str(ds.annotations),
-            "--min-box",
-            "1",
-            "--no-materialize",
-        ],
-    )
+    extra = ["--annotations", str(ds.annotations), "--min-box", "1", "--no-materialize"]
+    res = invoke_stage_cli("crops", ds.prepared, out, *extra)
     assert res.exit_code == 0, res.output
     assert "4 boxes in 1 of 1 main images" in res.output
-    res = CliRunner().invoke(main, ["crops", "--prepared", str(ds.prepared), "--out", str(out)])
+    res = invoke_stage_cli("crops", ds.prepared, out)
     assert res.exit_code == 1 and "needs COCO annotations" in res.output
+
+
+def test_a_detector_returning_the_wrong_count_is_a_clear_error(tmp_path: Path) -> None:
+    prepared = write_prepared(tmp_path, {i: np.zeros((16, 16, 3), np.uint8) for i in "ab"})
+    with pytest.raises(ColorbenchError, match="detector returned 1 results for 2 images"):
+        run_crops(
+            prepared,
+            tmp_path / "c",
+            backend="maskrcnn",
+            detector=lambda images: _FakeDetector()(images[:1]),
+            batch_size=2,
+            progress=False,
+        )
+    assert not (tmp_path / "c").exists()
+
+
+def test_negative_workers_mean_every_available_core() -> None:
+    from colorbench.data.prepare import available_cores
+    from colorbench.detect.workers import make_pool
+
+    pool = make_pool(-1, parent_runs_torch=False)
+    if available_cores() <= 1:
+        assert pool is None
+    else:
+        assert pool is not None and pool._processes == available_cores()
+        pool.close()
+        pool.join()
 
 
 def test_synthetic_generator_boxes_match_its_annotations(tmp_path: Path) -> None:

@@ -137,6 +137,20 @@ def test_labels_file_and_evaluator_via_cli(tmp_path):
     assert set(df["top1"].dropna().unique()) <= {0.0, 1.0} and df["top1"].isna().sum() == 2
 
 
+def test_read_labels_from_prepared_dir_and_csv(tmp_path):
+    from colorbench.commands.evaluate import read_labels
+    from colorbench.errors import ColorbenchError
+
+    prepared, manifest = write_prepared(tmp_path / "prepared", {"test": 3})
+    assert read_labels(str(prepared)) == dict(zip(manifest["id"], manifest["label"], strict=True))
+    f = tmp_path / "l.csv"
+    pd.DataFrame({"image": ["a.b.png", "c.d"], "label": ["x", "y"]}).to_csv(f, index=False)
+    assert read_labels(str(f)) == {"a.b": "x", "c.d": "y"}
+    pd.DataFrame({"name": ["a"], "label": ["x"]}).to_csv(f, index=False)
+    with pytest.raises(ColorbenchError, match="needs columns"):
+        read_labels(str(f))
+
+
 def _stage_inputs(tmp_path):
     prepared, manifest = write_prepared(tmp_path / "prepared", {"train": 4, "test": 6})
     outputs = tmp_path / "outputs"

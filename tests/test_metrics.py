@@ -82,6 +82,17 @@ def test_colorfulness_signed_and_abs_equal_numpy():
     assert not np.allclose(m[:-1].numpy(), m_abs[:-1].numpy())
 
 
+def test_colorfulness_float_path_equals_exact_integer_path():
+    from colorbench.metrics.colorfulness import _colorfulness_float
+
+    rng = np.random.default_rng(8)
+    x = _bchw([noisy_pair(rng)[0] for _ in range(3)])
+    exact, exact_abs = colorfulness_batch(x)
+    flt, flt_abs = _colorfulness_float(x, True)
+    assert torch.allclose(exact, flt, atol=1e-9) and torch.allclose(exact_abs, flt_abs, atol=1e-9)
+    assert colorfulness_batch(x, with_abs=False)[1] is None
+
+
 def test_cci_ratio_and_delta_colorful():
     m = np.array([15.99, 16.0, 18.0, 20.0, 20.01, 40.0])
     assert cci_in_range(m).tolist() == [0, 1, 1, 1, 0, 0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import json
 import re
 import shutil
@@ -577,6 +578,16 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
 # ---- the whole stage ---------------------------------------------------------------------
 
 
+def _config(root: Path, missing: tuple[str, ...] = (), **kw) -> ReportConfig:
+    """ReportConfig with its default layout under `root`; `missing` inputs point nowhere."""
+    paths = {
+        f.name: root / ("missing" if f.name in missing else f.default)
+        for f in dataclasses.fields(ReportConfig)
+        if isinstance(f.default, Path)
+    }
+    return ReportConfig(**paths, **kw)
+
+
 def _links(readme: Path) -> list[str]:
     return re.findall(r"\]\(([^)\s]+)\)", readme.read_text())
 
@@ -594,19 +605,7 @@ def test_build_report_end_to_end(tmp_path: Path) -> None:
     (root / "reports" / "tables" / "stale.md").write_text("old")
     before = (root / "reports" / "metrics.json").read_bytes()
     params = yaml.safe_load((root / "params.yaml").read_text())
-    cfg = ReportConfig(
-        metrics=root / "reports/metrics.json",
-        per_image=root / "reports/per_image",
-        outputs=root / "outputs",
-        prepared=root / "data/prepared",
-        logs=root / "logs",
-        out=root / "reports",
-        saliency_pred=root / "outputs_saliency/scgan",
-        saliency_gt=root / "data/saliency",
-        grid_images=4,
-        fid_mode="piq",
-    )
-    summary = build_report(cfg, params)
+    summary = build_report(_config(root, grid_images=4, fid_mode="piq"), params)
     figs = {p.name for p in summary.figures}
     assert figs == {
         "comparison_grid.png",
@@ -647,18 +646,8 @@ def test_report_without_optional_inputs(tmp_path: Path) -> None:
     root = tmp_path
     (root / "reports").mkdir()
     (root / "reports" / "metrics.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
-    summary = build_report(
-        ReportConfig(
-            metrics=root / "reports/metrics.json",
-            per_image=root / "missing",
-            outputs=root / "missing",
-            prepared=root / "missing",
-            logs=root / "missing",
-            out=root / "reports",
-            saliency_pred=root / "missing",
-            saliency_gt=root / "missing",
-        )
-    )
+    optional = ("per_image", "outputs", "prepared", "logs", "saliency_pred", "saliency_gt")
+    summary = build_report(_config(root, missing=optional))
     assert summary.figures == [] and len(summary.skipped) >= 5
     text = (root / "reports" / "README.md").read_text()
     assert "Not drawn:" in text and "No per-image csv" in text

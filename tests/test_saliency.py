@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from coco_fixture import make_dataset, write_prepared
+from coco_fixture import invoke_stage_cli, make_dataset, write_prepared
 from PIL import Image
 
 from colorbench.data.manifest import read_manifest
@@ -54,7 +54,7 @@ def test_masks_equal_union_of_instance_masks(tmp_path: Path, workers: int) -> No
         ds.prepared,
         out,
         backend="masks",
-        annotations={"coco": ds.annotations},
+        annotations=ds.by_source,
         num_workers=workers,
         progress=False,
     )
@@ -72,9 +72,7 @@ def test_masks_are_resized_nearest_to_the_prepared_size(tmp_path: Path) -> None:
 
     ds = make_dataset(tmp_path, n=1, orig_size=(96, 48), size=32)
     out = tmp_path / "sal"
-    run_saliency(
-        ds.prepared, out, backend="masks", annotations={"coco": ds.annotations}, progress=False
-    )
+    run_saliency(ds.prepared, out, backend="masks", annotations=ds.by_source, progress=False)
     maps = _maps_align(ds.prepared, out)
     ref = resize(_coco_union(ds, ds.ids[0]), (32, 32), order=0, anti_aliasing=False)
     got = maps[ds.ids[0]] == 255
@@ -205,25 +203,33 @@ def test_masks_without_annotations_is_a_clear_error(tmp_path: Path) -> None:
         run_saliency(prepared, tmp_path / "sal", backend="masks", progress=False)
 
 
+def test_a_model_with_wrong_output_is_a_clear_error(tmp_path: Path) -> None:
+    prepared = write_prepared(tmp_path, {i: np.zeros((16, 16, 3), np.uint8) for i in "ab"})
+    out = tmp_path / "sal"
+    with pytest.raises(ColorbenchError, match="saliency model returned 1 results for 2 images"):
+        run_saliency(
+            prepared,
+            out,
+            backend="deep",
+            model=lambda images: [np.zeros((16, 16), np.uint8)],
+            batch_size=2,
+            progress=False,
+        )
+    with pytest.raises(ColorbenchError, match=r"returned \(8, 8\) for a of size \(16, 16\)"):
+        run_saliency(
+            prepared,
+            out,
+            backend="deep",
+            model=lambda images: [np.zeros((8, 8), np.uint8) for _ in images],
+            progress=False,
+        )
+    assert not out.exists()
+
+
 def test_cli_saliency(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from colorbench.cli import main
-
     ds = make_dataset(tmp_path, n=1)
     out = tmp_path / "sal"
-    res = CliRunner().invoke(
-        main,
-        [
-            "saliency",
-            "--prepared",
-            str(ds.prepared),
-            "--out",
-            str(out),
-            "--annotations",
-            f"coco={ds.annotations}",
-        ],
-    )
+    res = invoke_stage_cli("saliency", ds.prepared, out, "--annotations", f"coco={ds.annotations}")
     assert res.exit_code == 0, res.output
     assert "2 saliency maps (masks), 1 all-zero" in res.output
     _maps_align(ds.prepared, out)

@@ -195,7 +195,7 @@ def test_gradient_penalty_linear_critic(shape: tuple[int, ...], batch: int) -> N
     real, fake = torch.randn(batch, *shape), torch.randn(batch, *shape)
     gp = gradient_penalty(critic, real, fake, weight=10.0)
     w_norm = float(critic.w.detach().norm())
-    assert float(gp) == pytest.approx(10.0 * (w_norm - 1.0) ** 2, rel=1e-5)
+    assert float(gp.detach()) == pytest.approx(10.0 * (w_norm - 1.0) ** 2, rel=1e-5)
     gp.backward()  # the penalty trains the critic: d/dw = 20 (||w|| - 1) w / ||w||
     expected = 20.0 * (w_norm - 1.0) * critic.w.detach() / w_norm
     torch.testing.assert_close(critic.w.grad, expected, rtol=1e-4, atol=1e-5)
@@ -209,7 +209,7 @@ def test_gradient_penalty_uses_per_sample_alpha() -> None:
     gp = gradient_penalty(lambda x: 0.5 * x.pow(2).flatten(1).sum(1), real, fake, 10.0, alpha)
     mixed = alpha.view(3, 1, 1, 1) * real + (1 - alpha.view(3, 1, 1, 1)) * fake
     expected = 10.0 * ((mixed.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
-    assert float(gp) == pytest.approx(float(expected), rel=1e-6)
+    assert float(gp.detach()) == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_pixel_and_attention_losses() -> None:
@@ -246,7 +246,7 @@ def test_perceptual_loss_frozen_extractor_passes_gradient() -> None:
     target = torch.rand(1, 3, 8, 8)
     loss = loss_fn(pred * 2 - 1, target * 2 - 1)
     expected = F.l1_loss(extractor(pred), extractor(target))
-    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
     loss.backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
     assert all(p.grad is None for p in extractor.parameters())
@@ -260,4 +260,4 @@ def test_vgg16_conv33_slice() -> None:
     assert len(convs) == 7 and convs[-1].out_channels == 256  # conv1_1 .. conv3_3
     assert isinstance(feats.body[-1], nn.ReLU)
     out = feats(torch.rand(1, 3, 32, 32))
-    assert out.shape == (1, 256, 8, 8) and math.isfinite(float(out.sum()))
+    assert out.shape == (1, 256, 8, 8) and math.isfinite(float(out.detach().sum()))

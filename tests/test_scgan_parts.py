@@ -67,7 +67,9 @@ def test_ablation_no_gan_builds_no_critic() -> None:
     _, terms, _, _ = generator_loss(system.settings, Nets.of(system), make_batch(), phase=2)
     assert not any(k.startswith("adv") for k in terms) and "perceptual" in terms
     with pytest.raises(ColorbenchError, match="no critics"):
-        critics_loss(system.settings, system.critics, make_batch(), torch.zeros(2, 3, SIZE, SIZE), None)
+        critics_loss(
+            system.settings, system.critics, make_batch(), torch.zeros(2, 3, SIZE, SIZE), None
+        )
 
 
 def test_ablation_no_attention_drops_saliency_branch_and_critic() -> None:
@@ -127,7 +129,7 @@ def test_phase1_has_only_pixel_and_attention() -> None:
     assert set(terms) == {"pixel", "attention", "total"}
     s = system.settings
     expected = s.lambda_l1 * terms["pixel"] + s.lambda_attention * terms["attention"]
-    assert float(total) == pytest.approx(float(expected))
+    assert float(total.detach()) == pytest.approx(float(expected.detach()))
 
 
 def test_phase2_total_combines_terms() -> None:
@@ -140,7 +142,7 @@ def test_phase2_total_combines_terms() -> None:
         + s.lambda_gan * (t["adv_color"] + t["adv_attention"])
         + s.lambda_perceptual * t["perceptual"]
     )
-    assert float(total) == pytest.approx(float(expected), rel=1e-6)
+    assert float(total.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
 
 
 def test_phase2_step_trains_both_critics_and_not_from_generator_step() -> None:
@@ -170,6 +172,7 @@ def test_optimisation_step_lowers_loss_on_fixed_batch(phase: int) -> None:
     opt = torch.optim.Adam(
         [p for p in system.generator.parameters() if p.requires_grad], lr=2e-3, betas=(0.5, 0.999)
     )
+
     # Training-mode scoring: BatchNorm uses this batch's statistics, the same in both calls.
     def score() -> float:
         with torch.no_grad():

@@ -128,7 +128,12 @@ def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
         out=root / "scgan.pt",
         **_kw(data),
     )
-    for key in ("phase2/val_psnr", "phase2/val_psnr_gray", "phase2/val_sal_mae", "phase2/val_sal_iou"):
+    for key in (
+        "phase2/val_psnr",
+        "phase2/val_psnr_gray",
+        "phase2/val_sal_mae",
+        "phase2/val_sal_iou",
+    ):
         assert np.isfinite(metrics[key]), key
     for key in ("phase2/epoch_gp_color", "phase2/epoch_gp_attention", "phase2/epoch_perceptual"):
         assert key in metrics, key
@@ -197,3 +202,21 @@ def test_global_net_needs_two_labelled_classes(data: dict[str, Path]) -> None:
     df.to_csv(manifest, index=False)
     with pytest.raises(ColorbenchError, match="at least 2 classes"):
         train_global(GLOBAL, prepared_dir=data["prepared"], out=data["root"] / "g.pt", **_kw(data))
+
+
+def test_batchnorm_recalibration_gives_exact_statistics(data: dict[str, Path]) -> None:
+    from colorbench.models.global_net import GlobalNet
+    from colorbench.train.global_net import LabelledGray, recalibrate_batchnorm
+
+    ids = [f"img{i:03d}" for i in range(16)]
+    ds = LabelledGray(data["prepared"], ids, [i % 2 for i in range(16)], size=SIZE, flip=False)
+    torch.manual_seed(0)
+    net = GlobalNet(2, width=4)
+    recalibrate_batchnorm(net, ds, torch.device("cpu"))
+    x = torch.stack([ds[i]["L"] for i in range(16)])
+    with torch.no_grad():
+        h = net.features[0](x)  # input layer (no BN), then the first BN's conv
+        conv = net.features[1][1](net.features[1][0](h))
+    bn = net.features[1][2]
+    torch.testing.assert_close(bn.running_mean, conv.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
+    assert bn.momentum == 0.1 and net.training  # mode restored

@@ -165,6 +165,13 @@ def test_bad_params_are_clear_errors(tmp_path: Path, data: tuple[Path, Path]) ->
                         checkpoint_root=tmp_path / "c", log_root=tmp_path / "l")  # fmt: skip
 
 
+def test_image_size_must_fit_the_generator(tmp_path: Path) -> None:
+    prep = make_prepared(tmp_path, size=40)
+    with pytest.raises(ColorbenchError, match="multiple of 32"):
+        train_colorizer("bg", BG, prepared_dir=prep, checkpoint_root=tmp_path / "c",
+                        log_root=tmp_path / "l")  # fmt: skip
+
+
 def test_cli_train_colorizer_and_fusion(tmp_path: Path, data: tuple[Path, Path]) -> None:
     from colorbench.cli import main
 

@@ -39,6 +39,20 @@ def model_size(loaded: Loaded, size: int | None = None, fallback: int = DEFAULT_
     return fallback
 
 
+def _load(
+    checkpoint: str | os.PathLike, device: str | torch.device, kind: str | None, user: str
+) -> tuple[Loaded, torch.device]:
+    """The checkpoint on the resolved device; when `kind` is given the checkpoint must hold
+    that kind (`user` names who needs it in the error)."""
+    device = as_device(device)
+    loaded = load_checkpoint(checkpoint, device)
+    if kind is not None and loaded.kind != kind:
+        raise ColorbenchError(
+            f"{user} needs a {kind} checkpoint; {checkpoint} holds kind {loaded.kind!r}"
+        )
+    return loaded, device
+
+
 def colorize_with_checkpoint(
     checkpoint: str | os.PathLike,
     paths: Sequence[str | os.PathLike],
@@ -53,12 +67,8 @@ def colorize_with_checkpoint(
     fallback_size: int = DEFAULT_MODEL_SIZE,
 ) -> list[Path]:
     """Load a colorizer checkpoint (any kind with a predictor) and colorize `paths`."""
-    device = as_device(device)
-    loaded = load_checkpoint(checkpoint, device)
-    if method in GENERATOR_METHODS and loaded.kind != "generator":
-        raise ColorbenchError(
-            f"--method {method} needs a generator checkpoint; {checkpoint} holds kind {loaded.kind!r}"
-        )
+    needed = "generator" if method in GENERATOR_METHODS else None
+    loaded, device = _load(checkpoint, device, needed, f"--method {method}")
     predictor = registry.predictor(loaded.kind)
     return colorize_images(
         loaded.model,
@@ -85,10 +95,7 @@ def fuse_with_checkpoint(
     names: Sequence[str] | None = None,
     workers: int = 2,
 ) -> list[Path]:
-    device = as_device(device)
-    loaded = load_checkpoint(checkpoint, device)
-    if loaded.kind != "fusion":
-        raise ColorbenchError(f"{checkpoint} holds kind {loaded.kind!r}, not a fusion model")
+    loaded, device = _load(checkpoint, device, "fusion", "fused")
     return fuse_images(
         loaded.model,
         fg_paths,
@@ -138,6 +145,7 @@ def run_stage(
     prepared_dir: str | os.PathLike = "data/prepared",
     models_dir: str | os.PathLike = "models",
     outputs_dir: str | os.PathLike = "outputs",
+    saliency_dir: str | os.PathLike = "outputs_saliency",
 ) -> Path:
     """Colorize the test split (role main) of `prepared_dir` with `method` into
     outputs/<method>/<id>.png atomically; returns the output folder.
@@ -170,6 +178,21 @@ def run_stage(
 
         target = outputs_dir / name
         import_external(external[name], prepared_dir, target, workers=workers)  # atomic itself
+        return target
+
+    if method == "scgan":  # colour plus predicted saliency (outputs_saliency/scgan)
+        from colorbench.scgan_infer import colorize_scgan
+
+        target = outputs_dir / "scgan"
+        colorize_scgan(
+            models_dir / "scgan.pt",
+            prepared_dir,
+            target,
+            Path(saliency_dir) / "scgan",
+            batch_size,
+            device,
+            workers=workers,
+        )
         return target
 
     ids, inputs, prepared_size = _test_ids(prepared_dir)

@@ -304,10 +304,18 @@ def _quiet_gamut_clipping() -> Iterator[None]:
 # ---- combine two colorized sets ---------------------------------------------------------
 
 
-def _pairs(fg_paths: Sequence, bg_paths: Sequence) -> list[tuple[Path, Path]]:
+def _pairs(
+    fg_paths: Sequence, bg_paths: Sequence, out_dir: str | os.PathLike, names: Sequence[str] | None
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """(fg, bg) input pairs and their output paths; creates out_dir, which must hold
+    neither a foreground nor a background input."""
     if len(fg_paths) != len(bg_paths):
         raise ColorbenchError(f"{len(fg_paths)} foreground vs {len(bg_paths)} background images")
-    return [(Path(a), Path(b)) for a, b in zip(fg_paths, bg_paths, strict=True)]
+    pairs = [(Path(a), Path(b)) for a, b in zip(fg_paths, bg_paths, strict=True)]
+    outs = output_paths([p[0] for p in pairs], out_dir, names)
+    output_paths([p[1] for p in pairs], out_dir, names)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return pairs, outs
 
 
 def _load_pair(pair: tuple[Path, Path]) -> tuple[np.ndarray, np.ndarray]:
@@ -332,10 +340,7 @@ def overlay_images(
     """alpha·fg + (1 − alpha)·bg on the RGB images (ParaColorizer Table V), rounded to uint8."""
     if not 0.0 <= alpha <= 1.0:
         raise ColorbenchError(f"overlay alpha must be in [0, 1], got {alpha}")
-    pairs = _pairs(fg_paths, bg_paths)
-    outs = output_paths([p[0] for p in pairs], out_dir, names)
-    output_paths([p[1] for p in pairs], out_dir, names)  # nor onto a background input
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    pairs, outs = _pairs(fg_paths, bg_paths, out_dir, names)
     for pair, out in tqdm(
         list(zip(pairs, outs, strict=True)), desc="overlay", disable=not progress
     ):
@@ -362,10 +367,7 @@ def fuse_images(
     encode both, fuse the features (`addition` | `l1norm`), decode, clamp to [0, 1]."""
     if strategy not in STRATEGIES:
         raise ColorbenchError(f"unknown fusion strategy {strategy!r}; use one of {STRATEGIES}")
-    pairs = _pairs(fg_paths, bg_paths)
-    outs = output_paths([p[0] for p in pairs], out_dir, names)
-    output_paths([p[1] for p in pairs], out_dir, names)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    pairs, outs = _pairs(fg_paths, bg_paths, out_dir, names)
     dev = as_device(device)
     fusion = fusion.to(dev).eval()
     with (

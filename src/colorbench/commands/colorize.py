@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from colorbench.commands import _options as opt
+
 COMBINED = ("overlay", "fused")
 
 
@@ -17,23 +19,17 @@ COMBINED = ("overlay", "fused")
     help="unet | fg | bg | scgan (one checkpoint), fused (fg + bg + fusion network), "
     "overlay (alpha*fg + (1-alpha)*bg).",
 )
-@click.option(
-    "--checkpoint",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Model file for unet/fg/bg/scgan (e.g. models/fg.pt).",
-)
-@click.option(
+@opt.file_option("--checkpoint", help="Model file for unet/fg/bg/scgan (e.g. models/fg.pt).")
+@opt.dir_option(
     "--input",
     "input_dir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
     help="Folder of images (png, jpg, tif, ...; any size, colour or gray; only L is used).",
 )
-@click.option(
+@opt.dir_option(
     "--out",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
     help="Output folder: <input stem>.png per image, same size as the input. "
     "Must not be the input folder.",
 )
@@ -44,25 +40,12 @@ COMBINED = ("overlay", "fused")
     help="Side the model sees (L resized to SIZE x SIZE). Default: the training size "
     "recorded in the checkpoint, else 256.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
-@click.option(
-    "--fg",
-    "fg_ckpt",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="fused/overlay: foreground generator checkpoint.",
-)
-@click.option(
-    "--bg",
-    "bg_ckpt",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="fused/overlay: background generator checkpoint.",
-)
-@click.option(
-    "--fusion",
-    "fusion_ckpt",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="fused: fusion network checkpoint (models/fusion.pt).",
+@opt.batch_size_option(16)
+@opt.device_option()
+@opt.file_option("--fg", "fg_ckpt", help="fused/overlay: foreground generator checkpoint.")
+@opt.file_option("--bg", "bg_ckpt", help="fused/overlay: background generator checkpoint.")
+@opt.file_option(
+    "--fusion", "fusion_ckpt", help="fused: fusion network checkpoint (models/fusion.pt)."
 )
 @click.option(
     "--strategy",

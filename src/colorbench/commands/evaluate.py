@@ -31,7 +31,10 @@ def read_labels(path: str) -> dict[str, str]:
     key = "id" if "id" in df.columns else "image" if "image" in df.columns else None
     if key is None or "label" not in df.columns:
         raise ColorbenchError(f"{p} needs columns 'id' (or 'image') and 'label'")
-    ids = df[key].map(lambda s: Path(s).stem if "." in s else s)
+    from colorbench.metrics.evaluate import IMAGE_EXTS
+
+    # `image` may hold file names; ids (stems) can themselves contain dots
+    ids = df[key].map(lambda s: Path(s).stem if Path(s).suffix.lower() in IMAGE_EXTS else s)
     return {i: lab for i, lab in zip(ids, df["label"], strict=True) if lab != ""}
 
 

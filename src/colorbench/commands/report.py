@@ -6,87 +6,44 @@ from pathlib import Path
 
 import click
 
+from colorbench.commands import _options as opt
 
-def _p(**kw):
-    return click.Path(path_type=Path, **kw)
+# (flag, default, help) of the folders read and the one written, as in ReportConfig.
+FOLDERS = [
+    ("--per-image", "reports/per_image", "Folder of per-image csvs, one <method>.csv each."),
+    ("--outputs", "outputs", "Colourised images, outputs/<method>/<id>.png (comparison grid)."),
+    (
+        "--prepared",
+        "data/prepared",
+        "Prepared data: images/<id>.png ground truth and manifest.csv (test ids).",
+    ),
+    ("--logs", "logs", "dvclive training logs, logs/<stage>/plots/metrics/**/*.tsv (curves)."),
+    ("--saliency-pred", "outputs_saliency/scgan", "SCGAN's predicted saliency maps, <id>.png."),
+    ("--saliency-gt", "data/saliency", "Ground-truth saliency maps, <id>.png."),
+    ("--out", "reports", "Writes OUT/README.md, OUT/tables/ and OUT/figures/ (nothing else)."),
+]
 
 
 @click.command("report")
-@click.option(
-    "--metrics",
-    default="reports/metrics.json",
-    show_default=True,
-    type=_p(dir_okay=False),
-    help="Set-level results of the evaluate stage.",
+@opt.file_option(
+    "--metrics", default="reports/metrics.json", help="Set-level results of the evaluate stage."
 )
-@click.option(
-    "--per-image",
-    "per_image",
-    default="reports/per_image",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="Folder of per-image csvs, one <method>.csv each.",
-)
-@click.option(
-    "--outputs",
-    default="outputs",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="Colourised images, outputs/<method>/<id>.png (comparison grid).",
-)
-@click.option(
-    "--prepared",
-    default="data/prepared",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="Prepared data: images/<id>.png ground truth and manifest.csv (test ids).",
-)
-@click.option(
-    "--logs",
-    default="logs",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="dvclive training logs, logs/<stage>/plots/metrics/**/*.tsv (curves).",
-)
-@click.option(
-    "--saliency-pred",
-    default="outputs_saliency/scgan",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="SCGAN's predicted saliency maps, <id>.png.",
-)
-@click.option(
-    "--saliency-gt",
-    default="data/saliency",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="Ground-truth saliency maps, <id>.png.",
-)
-@click.option(
-    "--out",
-    default="reports",
-    show_default=True,
-    type=_p(file_okay=False),
-    help="Writes OUT/README.md, OUT/tables/ and OUT/figures/ (nothing else).",
-)
+@opt.options(*(opt.dir_option(flag, default=d, help=h) for flag, d, h in FOLDERS))
 @click.option(
     "--experiments",
     is_flag=True,
     help="Fill the ablation tables (λ_edge sweep, V1/V2/V3, SCGAN switches) from "
     "`dvc exp show --json` run in the current directory.",
 )
-@click.option(
+@opt.file_option(
     "--exp-json",
-    type=_p(dir_okay=False, exists=True),
-    default=None,
+    exists=True,
     help="Use a saved `dvc exp show --json` dump instead of running dvc (implies --experiments).",
 )
-@click.option(
+@opt.file_option(
     "--params",
     "params_file",
     default="params.yaml",
-    show_default=True,
-    type=_p(dir_okay=False),
     help="params.yaml of the current run: profile, ablation settings, defaults "
     "for --grid-images and --baseline.",
 )

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
+
+from colorbench.commands import _options as opt
 
 
 @click.command("saliency")
-@click.option(
-    "--prepared",
-    required=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Prepared data dir (manifest.csv, images/).",
-)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Output dir (replaced atomically).",
-)
+@opt.prepared_option(required=True, exists=True)
+@opt.out_dir_option()
 @click.option(
     "--backend",
     type=click.Choice(["masks", "spectral", "deep"]),
     default="masks",
     show_default=True,
 )
-@click.option(
-    "--annotations",
-    multiple=True,
-    metavar="[SOURCE=]PATH",
-    help="COCO annotations json per manifest source (masks backend; repeatable); a bare PATH applies to every source.",
-)
-@click.option("--batch-size", default=32, show_default=True, help="Batch size (deep).")
-@click.option("--workers", default=0, show_default=True, help="Worker processes (-1: all cores).")
-@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:N] (deep).")
+@opt.annotations_option("masks backend")
+@opt.batch_size_option(32, "Batch size (deep).")
+@opt.workers_option()
+@opt.device_option("deep")
 @click.option(
     "--weights",
     "deep_weights",
@@ -41,17 +31,7 @@ import click
     help="Registry entry of the deep model's weights.",
 )
 @click.option("--deep-size", default=320, show_default=True, help="Deep model input side.")
-def command(
-    prepared: str,
-    out: str,
-    backend: str,
-    annotations: tuple[str, ...],
-    batch_size: int,
-    workers: int,
-    device: str,
-    deep_weights: str,
-    deep_size: int,
-) -> None:
+def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
     """Write OUT/<id>.png (uint8 0..255, the prepared size) for every image of PREPARED.
 
     \b
@@ -60,21 +40,13 @@ def command(
     backend deep:     U^2-Net-p; install its weights with
                       `colorbench weights import DIR` (DIR holding u2netp.pth)
     """
-    from colorbench.commands.crops import parse_annotations, resolve_workers
     from colorbench.saliency import run_saliency
 
+    # Every other option is named after a run_saliency keyword argument.
     s = run_saliency(
-        prepared,
-        out,
-        backend=backend,
-        annotations=parse_annotations(annotations, prepared),
-        batch_size=batch_size,
-        num_workers=resolve_workers(workers),
-        device=device,
-        deep_weights=deep_weights,
-        deep_size=deep_size,
+        prepared, out, annotations=opt.parse_annotations(annotations, prepared), **options
     )
-    msg = f"{out}: {s.images} saliency maps ({backend})"
-    if backend == "masks":
+    msg = f"{out}: {s.images} saliency maps ({options['backend']})"
+    if options["backend"] == "masks":
         msg += f", {s.empty} all-zero"
     click.echo(msg)

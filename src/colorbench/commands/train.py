@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
-PATHS = {"file_okay": True, "dir_okay": False}
+from colorbench.commands import _options as opt
 
 
 def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, Any]:
@@ -28,20 +30,12 @@ def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, 
     return out
 
 
-def _common(fn):
-    # Applied bottom-up so that --help lists them in this order.
-    for option in reversed(_COMMON):
-        fn = option(fn)
-    return fn
-
-
-_COMMON = [
-    click.option(
+_common = opt.options(
+    opt.file_option(
         "--params",
         "params_file",
         default="params.yaml",
-        show_default=True,
-        type=click.Path(exists=True, dir_okay=False),
+        exists=True,
         help="Parameter file (the active profile).",
     ),
     click.option(
@@ -52,32 +46,20 @@ _COMMON = [
         help="Override a key of the params section (repeatable; dotted keys for nested "
         "maps, e.g. --set generator.width=8 --set gan_epochs=0).",
     ),
-    click.option(
-        "--prepared",
-        default="data/prepared",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Prepared data dir (manifest.csv, images/).",
-    ),
-    click.option(
+    opt.prepared_option(default="data/prepared"),
+    opt.dir_option(
         "--checkpoints",
         default="checkpoints",
-        show_default=True,
-        type=click.Path(file_okay=False),
         help="Checkpoint root: <root>/<run>/last.pt, resumed after an interruption.",
     ),
-    click.option(
-        "--logs",
-        default="logs",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="dvclive root: <root>/<run>/ (metrics, sample images).",
+    opt.dir_option(
+        "--logs", default="logs", help="dvclive root: <root>/<run>/ (metrics, sample images)."
     ),
     click.option(
         "--fresh", is_flag=True, help="Ignore an existing checkpoint and start from scratch."
     ),
     click.option("--quiet", is_flag=True, help="No progress bars."),
-]
+)
 
 
 @click.group("train")
@@ -94,81 +76,59 @@ def command() -> None:
 @command.command("colorizer")
 @click.argument("name", type=click.Choice(["unet", "fg", "bg"]))
 @_common
-@click.option(
-    "--crops",
-    default="data/crops",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Crops dir (boxes.csv, crops/) for use_crops.",
+@opt.dir_option(
+    "--crops", default="data/crops", help="Crops dir (boxes.csv, crops/) for use_crops."
 )
-@click.option(
-    "--out", default=None, type=click.Path(dir_okay=False), help="Model file [models/NAME.pt]."
-)
-def colorizer(
-    name: str,
-    params_file: str,
-    sets: tuple[str, ...],
-    prepared: str,
-    checkpoints: str,
-    logs: str,
-    fresh: bool,
-    quiet: bool,
-    crops: str,
-    out: str | None,
-) -> None:
+@opt.file_option("--out", help="Model file [models/NAME.pt].")
+def colorizer(name: str, crops: Path, out: Path | None, **common: Any) -> None:
     """Train colorizer NAME: unet (pix2pix V1), fg (foreground GAN), bg (background GAN).
 
     Params: section train_NAME of --params (generator, discriminator, pretrain_epochs,
     gan_epochs, batch_size, lr_pretrain, lr_gan, lambda_l1, lambda_edge, use_crops,
     use_background, checkpoint_every) and the global seed, device, num_workers.
     """
-    from colorbench.params import section
     from colorbench.train.colorizer import train_colorizer
 
-    params = apply_overrides(section(f"train_{name}", params_file), sets)
-    metrics = train_colorizer(
-        name,
-        params,
-        prepared_dir=prepared,
-        crops_dir=crops,
-        out=out,
-        checkpoint_root=checkpoints,
-        log_root=logs,
-        resume=not fresh,
-        progress=not quiet,
-    )
-    _summary(metrics)
+    _train(train_colorizer, f"train_{name}", name, crops_dir=crops, out=out, **common)
 
 
 @command.command("fusion")
 @_common
-@click.option(
-    "--out", default="models/fusion.pt", show_default=True, type=click.Path(dir_okay=False)
-)
-def fusion(
-    params_file: str,
-    sets: tuple[str, ...],
-    prepared: str,
-    checkpoints: str,
-    logs: str,
-    fresh: bool,
-    quiet: bool,
-    out: str,
-) -> None:
+@opt.file_option("--out", default="models/fusion.pt")
+def fusion(out: Path, **common: Any) -> None:
     """Train the DenseFuse fusion autoencoder (section train_fusion: width, epochs,
     batch_size, lr, lambda_ssim, checkpoint_every)."""
-    from colorbench.params import section
     from colorbench.train.fusion import train_fusion
 
-    params = apply_overrides(section("train_fusion", params_file), sets)
-    metrics = train_fusion(
+    _train(train_fusion, "train_fusion", out=out, **common)
+
+
+def _train(
+    train: Callable[..., dict[str, float]],
+    section_name: str,
+    *args: Any,
+    params_file: Path,
+    sets: tuple[str, ...],
+    prepared: Path,
+    checkpoints: Path,
+    logs: Path,
+    fresh: bool,
+    quiet: bool,
+    **extra: Any,
+) -> None:
+    """train(*args, params, ...) with the `_common` options; prints the final metrics."""
+    from colorbench.params import section
+
+    params = apply_overrides(section(section_name, params_file), sets)
+    metrics = train(
+        *args,
         params,
         prepared_dir=prepared,
-        out=out,
         checkpoint_root=checkpoints,
         log_root=logs,
         resume=not fresh,
         progress=not quiet,
+        **extra,
     )
     _summary(metrics)
 

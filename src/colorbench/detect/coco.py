@@ -68,3 +68,18 @@ class CocoSource:
 
 def load_sources(annotations: Mapping[str, str | os.PathLike]) -> dict[str, CocoSource]:
     return {name: CocoSource(path) for name, path in annotations.items()}
+
+
+def find_record(
+    sources: Mapping[str, CocoSource], row: Any
+) -> tuple[CocoSource | None, dict[str, Any] | None, bool]:
+    """(source, COCO record, usable) for a manifest row (needs source, orig_path,
+    orig_width, orig_height). A record is usable when the width/height its annotations are
+    drawn in equal the file's upright size; else (EXIF rotation?) they would land in the
+    wrong place."""
+    src = sources.get(row.source)
+    rec = src.record(row.orig_path) if src is not None else None
+    if rec is None:
+        return src, None, False
+    frame = (int(rec.get("width") or row.orig_width), int(rec.get("height") or row.orig_height))
+    return src, rec, frame == (int(row.orig_width), int(row.orig_height))

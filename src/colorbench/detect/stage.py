@@ -20,7 +20,7 @@ import numpy as np
 
 from colorbench.atomic import atomic_dir
 from colorbench.detect.boxes import BOX_COLUMNS, cut_crop, read_rgb, scale_boxes, select_boxes
-from colorbench.detect.workers import make_pool
+from colorbench.detect.workers import Imap, check_inputs, predict_batches, worker_map
 from colorbench.errors import ColorbenchError
 
 BOXES_CSV = "boxes.csv"
@@ -100,19 +100,15 @@ def _annotation_boxes(
     materialize: bool,
     summary: CropsSummary,
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    from colorbench.detect.coco import find_record
+
     for row in main.itertuples(index=False):
-        src = sources.get(row.source)
-        rec = src.record(row.orig_path) if src is not None else None
-        if rec is None:
-            summary.unmatched += 1
-            yield row.id, []
-            continue
-        fw, fh = (
-            float(rec.get("width") or row.orig_width),
-            float(rec.get("height") or row.orig_height),
-        )
-        if (int(fw), int(fh)) != (int(row.orig_width), int(row.orig_height)):
-            summary.frame_mismatch += 1
+        src, rec, usable = find_record(sources, row)
+        if not usable:
+            if rec is None:
+                summary.unmatched += 1
+            else:
+                summary.frame_mismatch += 1
             yield row.id, []
             continue
         anns = [a for a in src.anns(rec["id"], crowd=False) if len(a.get("bbox", [])) == 4]
@@ -121,7 +117,7 @@ def _annotation_boxes(
             continue
         xywh = np.array([a["bbox"] for a in anns], dtype=np.float64)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-        boxes = scale_boxes(xyxy, fw, fh, row.width, row.height)
+        boxes = scale_boxes(xyxy, row.orig_width, row.orig_height, row.width, row.height)
         idx, px = select_boxes(
             boxes, np.ones(len(anns)), width=row.width, height=row.height, order="area", **rules
         )
@@ -136,33 +132,25 @@ def _detector_boxes(
     rules: dict[str, Any],
     materialize: bool,
     batch_size: int,
-    imap: Callable,
+    imap: Imap,
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     rows = list(main.itertuples(index=False))
-    # Decode a bounded window at a time in the workers: memory stays flat at any dataset size.
-    window = max(batch_size * 8, 64)
-    for w0 in range(0, len(rows), window):
-        wrows = rows[w0 : w0 + window]
-        grays = list(imap(_load_gray, [(str(prepared_dir), r.id) for r in wrows]))
-        for start in range(0, len(wrows), batch_size):
-            chunk = wrows[start : start + batch_size]
-            dets = detector(grays[start : start + batch_size])
-            if len(dets) != len(chunk):
-                raise ColorbenchError(
-                    f"detector returned {len(dets)} results for {len(chunk)} images"
-                )
-            for row, det in zip(chunk, dets, strict=True):
-                idx, px = select_boxes(
-                    det.boxes,
-                    det.scores,
-                    width=row.width,
-                    height=row.height,
-                    order="score",
-                    **rules,
-                )
-                scores = [float(det.scores[i]) for i in idx]
-                cats = [det.categories[i] for i in idx]
-                yield row.id, _box_rows(row.id, px, scores, cats, materialize)
+    for row, _, det in predict_batches(
+        detector,
+        rows,
+        _load_gray,
+        [(str(prepared_dir), r.id) for r in rows],
+        imap,
+        batch_size=batch_size,
+        window=max(batch_size * 8, 64),
+        what="detector",
+    ):
+        idx, px = select_boxes(
+            det.boxes, det.scores, width=row.width, height=row.height, order="score", **rules
+        )
+        scores = [float(det.scores[i]) for i in idx]
+        cats = [det.categories[i] for i in idx]
+        yield row.id, _box_rows(row.id, px, scores, cats, materialize)
 
 
 def run_crops(
@@ -187,19 +175,14 @@ def run_crops(
 
     `detector` (maskrcnn backend) defaults to torchvision Mask R-CNN with registry weights;
     any callable with the same interface (list of gray uint8 HxWx3 -> list of objects with
-    `boxes`, `scores`, `categories`) can be passed instead.
+    `boxes`, `scores`, `categories`) can be passed instead. `num_workers`: decoding and
+    crop-writing processes (0: in this process, -1: every available core).
     """
     from tqdm import tqdm
 
     from colorbench.data.manifest import read_manifest, select
 
-    if backend not in BACKENDS:
-        raise ColorbenchError(
-            f"unknown crops backend '{backend}'; use one of {', '.join(BACKENDS)}"
-        )
-    prepared_dir = Path(prepared_dir)
-    if not (prepared_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage first")
+    prepared_dir = check_inputs("crops", backend, BACKENDS, prepared_dir)
     if size < 1 or top_k < 0 or batch_size < 1:
         raise ColorbenchError("crops: size and batch_size must be >= 1 and top_k >= 0")
     main = select(read_manifest(prepared_dir), role="main")
@@ -212,16 +195,11 @@ def run_crops(
 
     if backend == "annotations":
         sources = _annotation_sources(main, annotations or {})
-    pool = make_pool(
+    with worker_map(
         num_workers if len(main) > 1 else 0,
         parent_runs_torch=backend == "maskrcnn",
         preload=("PIL.Image", "colorbench.data.manifest"),
-    )
-    try:
-
-        def imap(fn: Callable, items: Sequence) -> Iterator:
-            return pool.imap(fn, items, chunksize=16) if pool is not None else map(fn, items)
-
+    ) as imap:
         if backend == "annotations":
             per_image = _annotation_boxes(main, sources, rules, materialize, summary)
         else:
@@ -275,10 +253,6 @@ def run_crops(
                     bar.update(1)
                 flush()
                 bar.close()
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
     if summary.unmatched:
         summary.notes.append(
             f"{summary.unmatched} main image(s) had no annotation record (matched by file name)"

@@ -15,21 +15,85 @@ import torch
 CCI_RANGE = (16.0, 20.0)
 
 
-def _moments(rg: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-    mu_rg, mu_yb = rg.mean(1), yb.mean(1)
-    var_rg = (rg - mu_rg[:, None]).square().mean(1)
-    var_yb = (yb - mu_yb[:, None]).square().mean(1)
+def _m(var_rg: torch.Tensor, var_yb: torch.Tensor, mu_rg: torch.Tensor, mu_yb: torch.Tensor):
     return torch.sqrt(var_rg + var_yb) + 0.3 * torch.sqrt(mu_rg.square() + mu_yb.square())
 
 
-def colorfulness_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Bx3xHxW uint8 -> (M signed, M abs-variant), float64 per image."""
+# Integer sums stay exact in int64 while n²·510² < 2^63 (about 5.9 Mpx per image).
+_EXACT_MAX_PX = 5_000_000
+
+
+def colorfulness_np(x: np.ndarray, with_abs: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """BxHxWx3 uint8 -> (M signed, M abs-variant or None), float64 per image.
+
+    rg = R − G and 2·yb = R + G − 2B are integers, so their sums and sums of squares are exact
+    in int64 and σ² = (nΣv² − (Σv)²)/n² is computed without cancellation error; the abs
+    variant shares Σv² and only needs Σ|v|.
+    """
+    if x.ndim != 4 or x.shape[3] != 3 or x.dtype != np.uint8:
+        raise ValueError(f"expected BxHxWx3 uint8 images, got {x.shape} {x.dtype}")
+    n = x.shape[1] * x.shape[2]
+    if n > _EXACT_MAX_PX:
+        m, m_abs = _colorfulness_float(torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2),
+                                       with_abs)  # fmt: skip
+        return m.numpy(), (m_abs.numpy() if m_abs is not None else None)
+    px = x.reshape(len(x), n, 3)
+    r, g, b = px[..., 0], px[..., 1], px[..., 2]
+    rg = np.subtract(r, g, dtype=np.int32)
+    yb2 = np.add(r, g, dtype=np.int32)
+    yb2 -= b
+    yb2 -= b
+
+    def sums(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # v² ≤ 510² fits int32; the per-image sums go to int64
+        return v.sum(1, dtype=np.int64), (v * v).sum(1, dtype=np.int64)
+
+    (s_rg, q_rg), (s_yb, q_yb) = sums(rg), sums(yb2)
+    nn = float(n) * n
+
+    def var(s: np.ndarray, q: np.ndarray, scale: float) -> np.ndarray:
+        return (n * q - s * s).astype(np.float64) / (nn * scale)
+
+    def m_of(v_rg: np.ndarray, v_yb: np.ndarray, mu_rg: np.ndarray, mu_yb: np.ndarray):
+        return np.sqrt(v_rg + v_yb) + 0.3 * np.sqrt(np.square(mu_rg) + np.square(mu_yb))
+
+    m = m_of(var(s_rg, q_rg, 1.0), var(s_yb, q_yb, 4.0), s_rg / n, s_yb / (2 * n))
+    if not with_abs:
+        return m, None
+    a_rg = np.abs(rg).sum(1, dtype=np.int64)
+    a_yb = np.abs(yb2).sum(1, dtype=np.int64)
+    m_abs = m_of(var(a_rg, q_rg, 1.0), var(a_yb, q_yb, 4.0), a_rg / n, a_yb / (2 * n))
+    return m, m_abs
+
+
+def colorfulness_batch(
+    x: torch.Tensor, with_abs: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Bx3xHxW uint8 (or float in 0..255) -> (M signed, M abs-variant or None), float64 per
+    image; `colorfulness_np` on the same pixels."""
     if x.dim() != 4 or x.shape[1] != 3:
         raise ValueError(f"expected Bx3xHxW images, got shape {tuple(x.shape)}")
+    if x.dtype != torch.uint8 or x.shape[2] * x.shape[3] > _EXACT_MAX_PX:
+        return _colorfulness_float(x, with_abs)
+    m, m_abs = colorfulness_np(x.detach().cpu().permute(0, 2, 3, 1).numpy(), with_abs)
+    return torch.from_numpy(m), (torch.from_numpy(m_abs) if m_abs is not None else None)
+
+
+def _colorfulness_float(
+    x: torch.Tensor, with_abs: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Two-pass float64 moments (huge images or float input in 0..255)."""
     r, g, b = x.flatten(2).to(torch.float64).unbind(1)
     rg = r - g
     yb = 0.5 * (r + g) - b
-    return _moments(rg, yb), _moments(rg.abs(), yb.abs())
+
+    def m(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        mu_a, mu_c = a.mean(1), c.mean(1)
+        var_a = (a - mu_a[:, None]).square().mean(1)
+        var_c = (c - mu_c[:, None]).square().mean(1)
+        return _m(var_a, var_c, mu_a, mu_c)
+
+    return m(rg, yb), (m(rg.abs(), yb.abs()) if with_abs else None)
 
 
 def cci_in_range(m: np.ndarray) -> np.ndarray:

@@ -8,23 +8,33 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 _CHUNK = 100
 
 
+def bootstrap_many(
+    stats: Mapping[str, Callable[[np.ndarray], np.ndarray]], n: int, n_boot: int, seed: int
+) -> dict[str, np.ndarray]:
+    """`stat(idx)` of every entry for the same n_boot resamples of n rows; idx is a
+    (chunk, n) index matrix. One index draw serves all statistics (the draws cost more
+    than a mean), and each result equals a pass of its own with the same (n, seed)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[np.ndarray]] = {k: [] for k in stats}
+    for start in range(0, n_boot, _CHUNK):
+        idx = rng.integers(0, n, size=(min(_CHUNK, n_boot - start), n))
+        for k, stat in stats.items():
+            out[k].append(stat(idx))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
 def _bootstrap_stats(
     n: int, stat: Callable[[np.ndarray], np.ndarray], n_boot: int, seed: int
 ) -> np.ndarray:
     """`stat(idx)` for n_boot resamples; idx is a (chunk, n) index matrix."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for start in range(0, n_boot, _CHUNK):
-        idx = rng.integers(0, n, size=(min(_CHUNK, n_boot - start), n))
-        out.append(stat(idx))
-    return np.concatenate(out)
+    return bootstrap_many({"stat": stat}, n, n_boot, seed)["stat"]
 
 
 def _interval(samples: np.ndarray) -> list[float]:
@@ -40,16 +50,19 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> list[
     return _interval(_bootstrap_stats(len(v), lambda idx: v[idx].mean(1), n_boot, seed))
 
 
-def summarize(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict:
+def summarize(
+    values: np.ndarray, n_boot: int = 1000, seed: int = 0, boot: np.ndarray | None = None
+) -> dict:
     """{"mean", "std" (ddof 1), "ci95", "n"} over the finite values; NaN (undefined, e.g.
     CNI of a colourless image, or an unlabelled image for Top-1) and ±inf (PSNR of an exact
-    copy) are left out and counted in "n_undefined" / "n_inf"."""
+    copy) are left out and counted in "n_undefined" / "n_inf". `boot`: the bootstrap means
+    of the finite values when already drawn (`bootstrap_many`)."""
     v = np.asarray(values, dtype=np.float64)
     finite = v[np.isfinite(v)]
     out: dict = {
         "mean": float(finite.mean()) if len(finite) else None,
         "std": float(finite.std(ddof=1)) if len(finite) > 1 else None,
-        "ci95": bootstrap_ci(finite, n_boot, seed),
+        "ci95": _interval(boot) if boot is not None else bootstrap_ci(finite, n_boot, seed),
         "n": int(len(finite)),
     }
     if np.isnan(v).any():
@@ -57,16 +70,28 @@ def summarize(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict:
     if np.isinf(v).any():
         out["n_inf"] = int(np.isinf(v).sum())
     if not len(finite):
-        out.update(available=False, reason="no image has a defined value")
+        reason = (
+            "every value is infinite (e.g. PSNR of images identical to the ground truth)"
+            if np.isinf(v).any()
+            else "no image has a defined value (e.g. CNI of colourless images)"
+        )
+        out.update(available=False, reason=reason)
     return out
 
 
 def summarize_set(
-    value: float, stat: Callable[[np.ndarray], np.ndarray] | None, n: int, n_boot: int, seed: int
+    value: float,
+    stat: Callable[[np.ndarray], np.ndarray] | None,
+    n: int,
+    n_boot: int,
+    seed: int,
+    boot: np.ndarray | None = None,
 ) -> dict:
     """A set-level metric: its value, n, and a bootstrap interval when `stat(idx)` (the
-    metric recomputed on resampled image indices) is given."""
-    ci = _interval(_bootstrap_stats(n, stat, n_boot, seed)) if stat and n > 1 and n_boot else None
+    metric recomputed on resampled image indices) is given, or its samples `boot`."""
+    if boot is None and stat is not None and n > 1 and n_boot > 0:
+        boot = _bootstrap_stats(n, stat, n_boot, seed)
+    ci = _interval(boot) if boot is not None else None
     return {"mean": float(value), "ci95": ci, "n": int(n)}
 
 

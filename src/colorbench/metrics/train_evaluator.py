@@ -32,9 +32,9 @@ class _Labelled(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from colorbench.metrics.evaluate import read_rgb
+        from colorbench.metrics.evaluate import read_chw
 
-        img = torch.from_numpy(read_rgb(self.paths[i])).permute(2, 0, 1)
+        img = read_chw(self.paths[i])
         return img, self.targets[i]
 
 
@@ -129,7 +129,7 @@ def train_evaluator(
                 loss.backward()
                 opt.step()
                 sched.step()
-                loss_sum += float(loss) * len(y)
+                loss_sum += loss.item() * len(y)
                 hits += int((logits.argmax(1) == y).sum())
                 seen += len(y)
             live.log_metric("train/loss", loss_sum / seen)

@@ -192,12 +192,27 @@ def _run_label(run: Run) -> str:
     return "current run (workspace)" if run.kind == "workspace" else f"{run.name} ({run.kind})"
 
 
-def _cells(results: Results, method: str, keys: list[str]) -> list[Cell]:
-    return [Cell.of(results.value(method, k)) for k in keys]
+def _ablation_table(
+    name: str, title: str, ctx: Context, labels: list[Column], metrics: list[Column]
+) -> Table:
+    """Label columns, then Run and N (per row: runs may differ in N), then the metrics."""
+    return Table(
+        name,
+        title,
+        labels + [Column.label("run", "Run"), Column.label("n", "N")] + metrics,
+        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+    )
 
 
-def _n(results: Results) -> Cell:
-    return Cell(text="?" if results.n_images is None else str(results.n_images))
+def _run_row(labels: list[str], run: Run, method: str, keys: list[str]) -> list[Cell]:
+    """A row of `_ablation_table`: `method`'s metrics `keys` in `run`."""
+    r = run.results
+    n = Cell(text="?" if r.n_images is None else str(r.n_images))
+    return (
+        [Cell(text=t) for t in labels]
+        + [Cell(text=_run_label(run)), n]
+        + [Cell.of(r.value(method, k)) for k in keys]
+    )
 
 
 def _skipped_note(runs: list[Run]) -> list[str]:
@@ -221,16 +236,12 @@ LAMBDAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN."""
     keys = ["ssim", "psnr"]
-    table = Table(
+    table = _ablation_table(
         "paracolorizer_table4",
         "Ablation: ParaColorizer Table IV layout (λ_edge sweep, foreground GAN outputs)",
-        [
-            Column.label("lambda_edge", "λ_edge"),
-            Column.label("run", "Run"),
-            Column.label("n", "N"),
-        ]
-        + [Column.metric(spec(k), header=f"fg {spec(k).label}") for k in keys],
-        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+        ctx,
+        [Column.label("lambda_edge", "λ_edge")],
+        [Column.metric(spec(k), header=f"fg {spec(k).label}") for k in keys],
     )
     seen: dict[float, Run] = {}
     for r in _select(runs, ctx.params, {"train_fg.lambda_edge"}):
@@ -238,11 +249,7 @@ def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         if isinstance(lam, (int, float)) and "fg" in r.results.methods:
             seen.setdefault(float(lam), r)
     for lam in sorted(seen):
-        r = seen[lam]
-        table.add_row(
-            [Cell(text=f"{lam:.2f}"), Cell(text=_run_label(r)), _n(r.results)]
-            + _cells(r.results, "fg", keys)
-        )
+        table.add_row(_run_row([f"{lam:.2f}"], seen[lam], "fg", keys))
     table.notes = [
         "Rows: runs whose params differ from the current params.yaml only in "
         "train_fg.lambda_edge; metrics of method fg (the paper reports SSIM of the "
@@ -267,17 +274,12 @@ ARCH_VERSIONS = {
 def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     """ParaColorizer's generator versions V1/V2/V3 (Fig. 9), as the foreground GAN."""
     keys = ["delta_colorful", "fid", "evaluator_fd", "lpips", "psnr", "ssim"]
-    table = Table(
+    table = _ablation_table(
         "paracolorizer_versions",
         "Ablation: ParaColorizer generator versions V1/V2/V3 (foreground GAN)",
-        [
-            Column.label("arch", "Generator"),
-            Column.label("method", "Method"),
-            Column.label("run", "Run"),
-            Column.label("n", "N"),
-        ]
-        + [Column.metric(spec(k)) for k in keys],
-        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+        ctx,
+        [Column.label("arch", "Generator"), Column.label("method", "Method")],
+        [Column.metric(spec(k)) for k in keys],
     )
     seen: dict[str, tuple[Run, str]] = {}
     for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
@@ -294,15 +296,7 @@ def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         if arch not in seen:
             continue
         r, method = seen[arch]
-        table.add_row(
-            [
-                Cell(text=ARCH_VERSIONS.get(arch, arch)),
-                Cell(text=method),
-                Cell(text=_run_label(r)),
-                _n(r.results),
-            ]
-            + _cells(r.results, method, keys)
-        )
+        table.add_row(_run_row([ARCH_VERSIONS.get(arch, arch), method], r, method, keys))
     table.notes = [
         "Rows: the foreground GAN (method fg) of runs differing from params.yaml only in "
         "train_fg.generator.arch, plus the `unet` method (V1) of such runs. Only the "
@@ -361,12 +355,12 @@ def scgan_setting(params: dict[str, Any]) -> str:
 
 def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     keys = ["psnr", "ssim", "top1", "cci_ratio"]
-    table = Table(
+    table = _ablation_table(
         "scgan_table2",
         "Ablation: SCGAN Table II layout (switches of train_scgan)",
-        [Column.label("setting", "Setting"), Column.label("run", "Run"), Column.label("n", "N")]
-        + [Column.metric(spec(k)) for k in keys],
-        header_lines=[f"Profile: {ctx.profile or 'unknown'}", f"FID mode: {ctx.fid_mode}"],
+        ctx,
+        [Column.label("setting", "Setting")],
+        [Column.metric(spec(k)) for k in keys],
     )
     seen: dict[str, Run] = {}
     for r in _select(runs, ctx.params, {f"train_scgan.{k}" for k in SCGAN_KEYS}):
@@ -377,11 +371,7 @@ def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) 
     )
     for setting in order:
         if setting in seen:
-            r = seen[setting]
-            table.add_row(
-                [Cell(text=setting), Cell(text=_run_label(r)), _n(r.results)]
-                + _cells(r.results, "scgan", keys)
-            )
+            table.add_row(_run_row([setting], seen[setting], "scgan", keys))
     table.notes = [
         "Rows: runs differing from params.yaml only in train_scgan."
         + "{"

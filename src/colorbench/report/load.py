@@ -39,12 +39,8 @@ class Value:
         if not isinstance(obj, dict):
             return cls(None, reason=f"unreadable entry {obj!r}")
         mean = _num(obj.get("mean"))
-        ci = obj.get("ci95")
-        lo = hi = None
-        if isinstance(ci, (list, tuple)) and len(ci) == 2:
-            lo, hi = _num(ci[0]), _num(ci[1])
-        n = obj.get("n")
-        n = int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
+        lo, hi = _ci95(obj)
+        n = _count(obj.get("n"))
         reason = obj.get("reason")
         if obj.get("available") is False or mean is None:
             reason = str(reason) if reason else "not available"
@@ -61,6 +57,18 @@ def _num(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _count(x: Any) -> int | None:
+    f = _num(x)
+    return None if f is None else int(f)
+
+
+def _ci95(obj: dict[str, Any]) -> tuple[float | None, float | None]:
+    ci = obj.get("ci95")
+    if isinstance(ci, (list, tuple)) and len(ci) == 2:
+        return _num(ci[0]), _num(ci[1])
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,7 @@ class Paired:
     def from_json(cls, obj: Any) -> Paired | None:
         if not isinstance(obj, dict):
             return None
-        ci = obj.get("ci95")
-        lo = hi = None
-        if isinstance(ci, (list, tuple)) and len(ci) == 2:
-            lo, hi = _num(ci[0]), _num(ci[1])
-        n = obj.get("n")
-        n = int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
+        lo, hi = _ci95(obj)
         return cls(
             vs=str(obj.get("vs", "?")),
             mean_diff=_num(obj.get("mean_diff")),
@@ -93,7 +96,7 @@ class Paired:
             hi=hi,
             p_value=_num(obj.get("p_value")),
             test=str(obj.get("test", "")),
-            n=n,
+            n=_count(obj.get("n")),
             reason=str(obj["reason"]) if obj.get("reason") else None,
         )
 
@@ -149,9 +152,8 @@ def results_from_dict(data: Any, source: str = "") -> Results:
         if isinstance(tests, dict):
             parsed = {str(k): Paired.from_json(v) for k, v in tests.items()}
             paired[str(name)] = {k: v for k, v in parsed.items() if v is not None}
-    n = data.get("n_images")
     return Results(
-        n_images=int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None,
+        n_images=_count(data.get("n_images")),
         fid_mode=str(data["fid_mode"]) if data.get("fid_mode") else None,
         profile=str(data["profile"]) if data.get("profile") else None,
         methods=methods,

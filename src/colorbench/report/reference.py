@@ -58,86 +58,80 @@ SCGAN_T2 = {
 }
 
 
-def _grid(name: str, title: str, source: str, data: dict, header: str = "Method") -> Table:
-    keys = data["columns"]
+PC = "ParaColorizer (seeds/000)"
+SC = "SCGAN (seeds/001)"
+
+
+def _one_column(metric: str, data: dict) -> dict:
+    """{setting: value} as a one-metric grid; numeric settings (λ, α) shown as 0.25."""
+    rows = {k if isinstance(k, str) else f"{k:.2f}": [v] for k, v in data.items()}
+    return {"columns": [metric], "rows": rows}
+
+
+# (file name, title, provenance line, data, label column (csv key, header))
+TABLES = [
+    (
+        "published_paracolorizer_table1",
+        f"{PC} Table I — {COCO}",
+        "FID computed with piq on COCO val2017, 5000 images at 256×256.",
+        PARACOLORIZER_T1,
+        ("method", "Method"),
+    ),
+    (
+        "published_paracolorizer_table2",
+        f"{PC} Table II — {IMAGENET_5K}",
+        "FID on 5000 random ImageNet test images (ColTran's protocol).",
+        _one_column("fid", PARACOLORIZER_T2),
+        ("setting", "Method"),
+    ),
+    (
+        "published_paracolorizer_table4",
+        f"{PC} Table IV (λ_edge sweep, SSIM of the foreground colorizer) — {COCO}",
+        "SSIM on the foreground colorizer's outputs.",
+        _one_column("ssim", PARACOLORIZER_T4),
+        ("setting", "λ_edge"),
+    ),
+    (
+        "published_paracolorizer_table5",
+        f"{PC} Table V (overlay α vs fusion, FID) — {COCO}",
+        "α = foreground share of the weighted overlay.",
+        _one_column("fid", PARACOLORIZER_T5),
+        ("setting", "α"),
+    ),
+    (
+        "published_scgan_table1",
+        f"{SC} Table I — {IMAGENET}",
+        "ImageNet val, 10k images.",
+        SCGAN_T1,
+        ("method", "Method"),
+    ),
+    (
+        "published_scgan_table2",
+        f"{SC} Table II (ablations) — {IMAGENET}",
+        "ImageNet val, 10k images.",
+        SCGAN_T2,
+        ("method", "Setting"),
+    ),
+]
+
+
+def _table(name: str, title: str, source: str, data: dict, label: tuple[str, str]) -> Table:
     table = Table(
         name,
         title,
-        [Column.label("method", header)] + [Column.metric(spec(k), bold=False) for k in keys],
+        [Column.label(*label)] + [Column.metric(spec(k), bold=False) for k in data["columns"]],
         header_lines=[source],
         bold=False,
         ci_in_markdown=False,
+        notes=["Published numbers, copied from the paper; never mixed with measured rows."],
     )
-    for label, values in data["rows"].items():
+    for row_label, values in data["rows"].items():
         table.add_row(
-            [Cell(text=label)]
+            [Cell(text=row_label)]
             + [Cell(v, reason=None if v is not None else "not reported") for v in values]
         )
     return table
 
 
-def _pairs(name: str, title: str, source: str, key_header: str, metric: str, data: dict) -> Table:
-    table = Table(
-        name,
-        title,
-        [Column.label("setting", key_header), Column.metric(spec(metric), bold=False)],
-        header_lines=[source],
-        bold=False,
-        ci_in_markdown=False,
-    )
-    for label, v in data.items():
-        table.add_row([Cell(text=label if isinstance(label, str) else f"{label:.2f}"), Cell(v)])
-    return table
-
-
 def reference_tables() -> list[Table]:
-    pc = "ParaColorizer (seeds/000)"
-    sc = "SCGAN (seeds/001)"
-    tables = [
-        _grid(
-            "published_paracolorizer_table1",
-            f"{pc} Table I — {COCO}",
-            "FID computed with piq on COCO val2017, 5000 images at 256×256.",
-            PARACOLORIZER_T1,
-        ),
-        _pairs(
-            "published_paracolorizer_table2",
-            f"{pc} Table II — {IMAGENET_5K}",
-            "FID on 5000 random ImageNet test images (ColTran's protocol).",
-            "Method",
-            "fid",
-            PARACOLORIZER_T2,
-        ),
-        _pairs(
-            "published_paracolorizer_table4",
-            f"{pc} Table IV (λ_edge sweep, SSIM of the foreground colorizer) — {COCO}",
-            "SSIM on the foreground colorizer's outputs.",
-            "λ_edge",
-            "ssim",
-            PARACOLORIZER_T4,
-        ),
-        _pairs(
-            "published_paracolorizer_table5",
-            f"{pc} Table V (overlay α vs fusion, FID) — {COCO}",
-            "α = foreground share of the weighted overlay.",
-            "α",
-            "fid",
-            PARACOLORIZER_T5,
-        ),
-        _grid(
-            "published_scgan_table1",
-            f"{sc} Table I — {IMAGENET}",
-            "ImageNet val, 10k images.",
-            SCGAN_T1,
-        ),
-        _grid(
-            "published_scgan_table2",
-            f"{sc} Table II (ablations) — {IMAGENET}",
-            "ImageNet val, 10k images.",
-            SCGAN_T2,
-            header="Setting",
-        ),
-    ]
-    for t in tables:
-        t.notes.append("Published numbers, copied from the paper; never mixed with measured rows.")
-    return tables
+    return [_table(*entry) for entry in TABLES]

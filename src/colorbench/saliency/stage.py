@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from colorbench.atomic import atomic_dir
-from colorbench.detect.workers import make_pool
+from colorbench.detect.workers import check_inputs, predict_batches, worker_map
 from colorbench.errors import ColorbenchError
 
 BACKENDS = ("masks", "spectral", "deep")
@@ -68,28 +68,22 @@ def _read_task(task: tuple[str, str]) -> np.ndarray:
 def _mask_tasks(
     df: Any, sources: Mapping[str, Any], out: Path, summary: SaliencySummary
 ) -> Iterator[tuple[str, list, tuple[int, int], tuple[int, int]]]:
+    from colorbench.detect.coco import find_record
+
     unmatched = mismatch = 0
     for row in df.itertuples(index=False):
         out_hw = (int(row.height), int(row.width))
-        src = sources.get(row.source)
-        rec = src.record(row.orig_path) if src is not None else None
+        src, rec, usable = find_record(sources, row)
         segms: list = []
-        frame_hw = out_hw
-        if rec is not None:
-            frame_hw = (
-                int(rec.get("height") or row.orig_height),
-                int(rec.get("width") or row.orig_width),
-            )
-            if frame_hw != (int(row.orig_height), int(row.orig_width)):
-                mismatch += 1
-            else:
-                segms = [
-                    a["segmentation"]
-                    for a in src.anns(rec["id"], crowd=True)
-                    if "segmentation" in a
-                ]
+        if usable:
+            segms = [
+                a["segmentation"] for a in src.anns(rec["id"], crowd=True) if "segmentation" in a
+            ]
+        elif rec is not None:
+            mismatch += 1
         elif src is not None and row.role == "main":
             unmatched += 1
+        frame_hw = (int(row.orig_height), int(row.orig_width))
         yield str(out / f"{row.id}.png"), segms, frame_hw, out_hw
     if unmatched:
         summary.notes.append(f"{unmatched} main image(s) had no annotation record: all-zero maps")
@@ -118,19 +112,14 @@ def run_saliency(
 
     `model` (deep backend) defaults to U^2-Net-p loaded from the registry entry
     `deep_weights`; any callable mapping a list of RGB uint8 images to a list of uint8 maps
-    of the same sizes can be passed instead.
+    of the same sizes can be passed instead. `num_workers`: decoding and writing processes
+    (0: in this process, -1: every available core).
     """
     from tqdm import tqdm
 
     from colorbench.data.manifest import read_manifest
 
-    if backend not in BACKENDS:
-        raise ColorbenchError(
-            f"unknown saliency backend '{backend}'; use one of {', '.join(BACKENDS)}"
-        )
-    prepared_dir = Path(prepared_dir)
-    if not (prepared_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage first")
+    prepared_dir = check_inputs("saliency", backend, BACKENDS, prepared_dir)
     if batch_size < 1:
         raise ColorbenchError("saliency: batch_size must be >= 1")
     df = read_manifest(prepared_dir)
@@ -165,54 +154,44 @@ def run_saliency(
         ),
         "deep": (),
     }[backend]
-    pool = make_pool(
-        num_workers if len(df) > 1 else 0, parent_runs_torch=backend == "deep", preload=preload
-    )
-
-    def imap(fn: Callable, items: Any, chunksize: int = 16) -> Iterator:
-        return pool.imap(fn, items, chunksize=chunksize) if pool is not None else map(fn, items)
-
-    try:
-        with atomic_dir(out_dir) as tmp:
-            bar = tqdm(
-                total=len(df), desc=f"saliency ({backend})", file=sys.stderr, disable=not progress
-            )
-            if backend == "masks":
-                # Lazy task stream: pool.imap pulls annotations as workers free up.
-                for nonempty in imap(_masks_task, _mask_tasks(df, sources, tmp, summary)):
-                    summary.empty += not nonempty
-                    bar.update(1)
-            elif backend == "spectral":
-                tasks = [(str(prepared_dir), i, str(tmp / f"{i}.png")) for i in df["id"]]
-                for _ in imap(_spectral_task, tasks):
-                    bar.update(1)
-            else:
-                assert model is not None
-                ids: Sequence[str] = list(df["id"])
-                window = max(batch_size * 4, 64)  # bounded decode-ahead: flat memory
-                for w0 in range(0, len(ids), window):
-                    wids = ids[w0 : w0 + window]
-                    images = list(imap(_read_task, [(str(prepared_dir), i) for i in wids]))
-                    for b0 in range(0, len(wids), batch_size):
-                        bids = wids[b0 : b0 + batch_size]
-                        bims = images[b0 : b0 + batch_size]
-                        maps = model(bims)
-                        if len(maps) != len(bims):
-                            raise ColorbenchError(
-                                f"saliency model returned {len(maps)} maps for {len(bims)} images"
-                            )
-                        for image_id, im, sal in zip(bids, bims, maps, strict=True):
-                            if sal.shape != im.shape[:2]:
-                                raise ColorbenchError(
-                                    f"saliency model returned {sal.shape} for {image_id} of size {im.shape[:2]}"
-                                )
-                            _save(tmp / f"{image_id}.png", sal)
-                            bar.update(1)
-            bar.close()
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+    with (
+        worker_map(
+            num_workers if len(df) > 1 else 0, parent_runs_torch=backend == "deep", preload=preload
+        ) as imap,
+        atomic_dir(out_dir) as tmp,
+    ):
+        bar = tqdm(
+            total=len(df), desc=f"saliency ({backend})", file=sys.stderr, disable=not progress
+        )
+        if backend == "masks":
+            # Lazy task stream: pool.imap pulls annotations as workers free up.
+            for nonempty in imap(_masks_task, _mask_tasks(df, sources, tmp, summary)):
+                summary.empty += not nonempty
+                bar.update(1)
+        elif backend == "spectral":
+            tasks = [(str(prepared_dir), i, str(tmp / f"{i}.png")) for i in df["id"]]
+            for _ in imap(_spectral_task, tasks):
+                bar.update(1)
+        else:
+            assert model is not None
+            ids = list(df["id"])
+            for image_id, im, sal in predict_batches(
+                model,
+                ids,
+                _read_task,
+                [(str(prepared_dir), i) for i in ids],
+                imap,
+                batch_size=batch_size,
+                window=max(batch_size * 4, 64),
+                what="saliency model",
+            ):
+                if sal.shape != im.shape[:2]:
+                    raise ColorbenchError(
+                        f"saliency model returned {sal.shape} for {image_id} of size {im.shape[:2]}"
+                    )
+                _save(tmp / f"{image_id}.png", sal)
+                bar.update(1)
+        bar.close()
     for note in summary.notes:
         print(f"saliency: warning: {note}", file=sys.stderr)
     return summary

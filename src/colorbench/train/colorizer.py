@@ -197,7 +197,16 @@ def train_colorizer(
     try:
         gen_cfg = dict(params["generator"])
         disc_cfg = {"in_channels": 3, **dict(params.get("discriminator") or {"arch": "patchgan"})}
-        loop.add_module("G", build_generator(gen_cfg))
+        generator = build_generator(gen_cfg)
+        image_size = dataset.parts[0].size
+        multiple = int(getattr(generator, "size_multiple", 1))
+        if image_size % multiple:
+            raise ColorbenchError(
+                f"train_{name}: a {gen_cfg.get('arch')} generator needs images whose side is a "
+                f"multiple of {multiple}, but the prepared images are {image_size} px; change "
+                "prepare.size (or the generator depth)"
+            )
+        loop.add_module("G", generator)
         loop.add_module("D", build_discriminator(disc_cfg))
         loop.add_optimizer(
             "g_pre",
@@ -235,7 +244,7 @@ def train_colorizer(
         if loop.is_main:
             meta = {
                 "name": name,
-                "image_size": int(eval_set.size),
+                "image_size": int(image_size),
                 "steps": int(loop.global_step),
                 "train_samples": len(dataset),
                 "params": {k: v for k, v in params.items() if isinstance(v, (int, float, str))},

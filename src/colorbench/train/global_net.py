@@ -3,7 +3,8 @@
 Data: prepared train images of role main, converted to L (L/50 − 1, as the generator sees
 them), labels from the manifest's `label` column (rows without a label are skipped).
 Cross-entropy, Adam(lr), cosine decay over the epochs, on the shared loop. The val split's
-Top-1 accuracy is logged each epoch. Output: models/global.pt (kind "global_net", config
+Top-1 accuracy is logged each epoch. Before saving, BatchNorm statistics are recomputed
+exactly over the training images (the generator uses the network frozen, in eval mode). Output: models/global.pt (kind "global_net", config
 {width, num_classes}, meta with the class names in logit order).
 """
 
@@ -62,6 +63,16 @@ def labelled_rows(df: Any, split: str, classes: Sequence[str] | None = None) -> 
     return ids, ([index[lab] for lab in labels] if index is not None else labels)
 
 
+class _EvalContext:
+    """The two things GlobalSteps.evaluate needs from a StepContext, outside the loop."""
+
+    def __init__(self, net: torch.nn.Module, device: torch.device) -> None:
+        self.net, self.device = net, device
+
+    def unwrap(self, _name: str) -> torch.nn.Module:
+        return self.net
+
+
 class GlobalSteps:
     def __init__(self, eval_set: LabelledGray | None) -> None:
         self.eval_set = eval_set
@@ -76,7 +87,8 @@ class GlobalSteps:
         acc = (logits.detach().argmax(1) == batch["label"]).float().mean()
         return {"loss": loss.detach(), "acc": acc}
 
-    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+    @torch.no_grad()
+    def evaluate(self, ctx: StepContext | _EvalContext) -> dict[str, float]:
         if self.eval_set is None or len(self.eval_set) == 0:
             return {}
         net = ctx.unwrap("net")
@@ -87,6 +99,32 @@ class GlobalSteps:
             y = torch.stack([it["label"] for it in items]).to(ctx.device)
             correct += int((net(x).argmax(1) == y).sum())
         return {"val_top1": correct / len(self.eval_set)}
+
+
+def recalibrate_batchnorm(
+    net: torch.nn.Module, dataset: LabelledGray, device: torch.device, limit: int = 2048
+) -> None:
+    """Replace BatchNorm running statistics by exact averages over (up to `limit`) training
+    images. A short run leaves the momentum averages lagging behind the weights, and the
+    generator uses this network frozen, in eval mode, so those statistics matter."""
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average = the plain mean over batches
+    was_training = net.training
+    net.train()
+    n = min(len(dataset), limit)
+    with torch.no_grad():
+        for start in range(0, n, 64):
+            idx = range(start, min(start + 64, n))
+            if len(idx) < 2:
+                break
+            net(torch.stack([dataset.getitem_epoch(i, 0)["L"] for i in idx]).to(device))
+    for m in bns:
+        m.momentum = 0.1
+    net.train(was_training)
 
 
 def train_global(
@@ -127,17 +165,17 @@ def train_global(
     eval_set = (
         LabelledGray(prepared_dir, val_ids, val_labels, size=size, flip=False) if val_ids else None
     )
-    loop = TrainLoop(
-        loop_config(
-            "train_global",
-            params,
-            checkpoint_root=checkpoint_root,
-            log_root=log_root,
-            resume=resume,
-            progress=progress,
-        ),
-        run_config=run_config(params, [Path(prepared_dir) / "manifest.csv"]),
+    cfg = loop_config(
+        "train_global",
+        params,
+        checkpoint_root=checkpoint_root,
+        log_root=log_root,
+        resume=resume,
+        progress=progress,
     )
+    # channels_last also on CPU: measured 1.8x faster for these conv nets (bench_scgan).
+    cfg.channels_last = True
+    loop = TrainLoop(cfg, run_config=run_config(params, [Path(prepared_dir) / "manifest.csv"]))
     try:
         width, epochs = int(params["width"]), int(params["epochs"])
         loop.add_module("net", GlobalNet(len(classes), width))
@@ -154,6 +192,12 @@ def train_global(
             eval_fn=steps.evaluate,
         )
         if loop.is_main:
+            net = loop.unwrap("net")
+            recalibrate_batchnorm(net, dataset, loop.device)
+            net.eval()
+            if eval_set is not None:
+                top1 = GlobalSteps(eval_set).evaluate(_EvalContext(net, loop.device))["val_top1"]
+                metrics = {**metrics, "classify/val_top1_recalibrated": top1}
             counts = np.bincount([index[n] for n in names], minlength=len(classes))
             meta = {
                 "classes": classes,
@@ -163,7 +207,6 @@ def train_global(
                 "steps": int(loop.global_step),
                 "metrics": metrics,
             }
-            net = loop.unwrap("net")
             save_model(out, KIND, net.config, net, meta)
         return metrics
     finally:

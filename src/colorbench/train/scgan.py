@@ -316,17 +316,17 @@ def train_scgan(
     if s.use_perceptual and s.perceptual_net == "evaluator":
         data_files.append(Path(evaluator_path))
 
-    loop = TrainLoop(
-        loop_config(
-            RUN_NAME,
-            {**params, "batch_size": s.batch_size, "checkpoint_every": s.checkpoint_every},
-            checkpoint_root=checkpoint_root,
-            log_root=log_root,
-            resume=resume,
-            progress=progress,
-        ),
-        run_config=run_config(params, data_files),
+    cfg = loop_config(
+        RUN_NAME,
+        {**params, "batch_size": s.batch_size, "checkpoint_every": s.checkpoint_every},
+        checkpoint_root=checkpoint_root,
+        log_root=log_root,
+        resume=resume,
+        progress=progress,
     )
+    # channels_last also on CPU: measured 1.8x faster for these conv nets (bench_scgan).
+    cfg.channels_last = True
+    loop = TrainLoop(cfg, run_config=run_config(params, data_files))
     try:
         extractor, perceptual_name = perceptual_network(s, evaluator_path)
         system = SCGANSystem(s, size, extractor, perceptual_name)

@@ -1,0 +1,46 @@
+"""Plumbing shared by the DVC stage scripts (stages/*.py): running main, params to
+keyword arguments, the annotations that prepare.sources declare."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from colorbench.errors import ColorbenchError
+
+T = TypeVar("T")
+
+
+def run_main(main: Callable[[], int | None]) -> None:
+    """Run a stage's main() and exit with its return code; a ColorbenchError ends the
+    stage with one line `error: ...` and exit code 1, never a traceback."""
+    try:
+        code = main()
+    except ColorbenchError as exc:
+        sys.exit(f"error: {exc}")
+    sys.exit(code)
+
+
+def call_with_params(
+    fn: Callable[..., T], params: Mapping[str, Any], *args: Any, **fixed: Any
+) -> T:
+    """fn(*args, **kw) where kw holds the entries of `params` named like fn's keyword-only
+    parameters, overridden by `fixed`: a stage's defaults then live only in fn's signature."""
+    keyword_only = {
+        name
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    kwargs = {k: v for k, v in params.items() if k in keyword_only}
+    return fn(*args, **{**kwargs, **fixed})
+
+
+def source_annotations() -> dict[str, Path]:
+    """{source name: COCO annotations file} of the prepare.sources that declare one."""
+    from colorbench.detect.coco import annotations_from_sources
+    from colorbench.params import section
+
+    return annotations_from_sources(section("prepare").get("sources", []))

@@ -1,0 +1,76 @@
+"""Stage-script plumbing (colorbench.stage_utils) and the crops/saliency stage scripts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from coco_fixture import SOURCE, make_dataset
+
+from colorbench.errors import ColorbenchError
+from colorbench.stage_utils import call_with_params, run_main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _stage_fn(prepared: str, out: str, *, backend: str = "a", size: int = 64, flag=None) -> dict:
+    return {"prepared": prepared, "out": out, "backend": backend, "size": size, "flag": flag}
+
+
+def test_call_with_params_passes_only_keyword_only_names_and_fixed_wins() -> None:
+    params = {"backend": "b", "size": 8, "seed": 0, "prepared": "nope", "flag": "p"}
+    got = call_with_params(_stage_fn, params, "P", "O", flag="fixed")
+    # `seed` is no parameter, `prepared` is positional: neither is taken from params.
+    assert got == {"prepared": "P", "out": "O", "backend": "b", "size": 8, "flag": "fixed"}
+    assert call_with_params(_stage_fn, {}, "P", "O")["size"] == 64  # the signature's default
+
+
+def test_run_main_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_main(lambda: None)
+    assert exc.value.code is None  # exit status 0
+    with pytest.raises(SystemExit) as exc:
+        run_main(lambda: 2)
+    assert exc.value.code == 2
+
+    def fails() -> None:
+        raise ColorbenchError("what went wrong; what to do")
+
+    with pytest.raises(SystemExit) as exc:
+        run_main(fails)
+    assert exc.value.code == "error: what went wrong; what to do"  # printed, exit status 1
+
+
+def _run_stage(stage: str, root: Path) -> subprocess.CompletedProcess:
+    script = REPO / "stages" / f"{stage}.py"
+    return subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_crops_and_saliency_stage_scripts(tmp_path: Path) -> None:
+    """stages/crops.py and stages/saliency.py read their sections and prepare.sources."""
+    ds = make_dataset(tmp_path / "proj" / "data", n=2)
+    root = tmp_path / "proj"
+    params = {
+        "seed": 0,
+        "num_workers": 0,
+        "prepare": {"sources": [{"name": SOURCE, "path": "x", "annotations": str(ds.annotations)}]},
+        "crops": {"min_box": 1, "top_k": 2, "materialize": False},
+        "saliency": {"backend": "masks"},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in ("crops", "saliency"):
+        proc = _run_stage(stage, root)
+        assert proc.returncode == 0, proc.stderr
+    boxes = pd.read_csv(root / "data" / "crops" / "boxes.csv")
+    assert len(boxes) == 4 and boxes["crop_path"].isna().all()  # top_k=2 per image, no PNGs
+    assert not (root / "data" / "crops" / "crops").exists()
+    assert len(list((root / "data" / "saliency").glob("*.png"))) == 3
+    (root / "params.yaml").write_text(yaml.safe_dump({**params, "crops": {"backend": "yolo"}}))
+    proc = _run_stage("crops", root)
+    assert proc.returncode == 1 and "error: unknown crops backend 'yolo'" in proc.stderr
+    assert "Traceback" not in proc.stderr
