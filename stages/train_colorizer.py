@@ -10,10 +10,12 @@ import sys
 
 from colorbench.errors import ColorbenchError
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 from colorbench.train.colorizer import NAMES, train_colorizer
 
 
-def main(argv: list[str]) -> None:
+def main() -> None:
+    argv = sys.argv[1:]
     if len(argv) != 1 or argv[0] not in NAMES:
         raise ColorbenchError(f"usage: python stages/train_colorizer.py {'|'.join(NAMES)}")
     name = argv[0]
@@ -21,7 +23,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

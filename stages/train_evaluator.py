@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from colorbench.errors import ColorbenchError
 from colorbench.metrics.train_evaluator import train_evaluator
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 
 
 def main() -> None:
@@ -29,7 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

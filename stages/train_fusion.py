@@ -5,14 +5,14 @@ Multi-GPU: torchrun --nproc_per_node=N stages/train_fusion.py
 
 from __future__ import annotations
 
-import sys
-
-from colorbench.errors import ColorbenchError
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 from colorbench.train.fusion import train_fusion
 
+
+def main() -> None:
+    train_fusion(section("train_fusion"))
+
+
 if __name__ == "__main__":
-    try:
-        train_fusion(section("train_fusion"))
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from colorbench.errors import ColorbenchError
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 from colorbench.train.global_net import train_global
 
 
@@ -14,13 +14,11 @@ def main() -> None:
     metrics = train_global(
         section("train_global"), prepared_dir="data/prepared", out="models/global.pt"
     )
-    top1 = metrics.get("classify/val_top1")
+    # The saved network's BatchNorm statistics are recalibrated after training.
+    top1 = metrics.get("classify/val_top1_recalibrated", metrics.get("classify/val_top1"))
     if top1 is not None:
         print(f"train_global: val top-1 {top1:.3f}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from colorbench.errors import ColorbenchError
 from colorbench.params import section
+from colorbench.stage_utils import run_main
 from colorbench.train.scgan import train_scgan
 
 
@@ -24,7 +24,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ColorbenchError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

@@ -32,3 +32,14 @@ def test_train_evaluator_learns_colour_classes(tmp_path, monkeypatch):
     assert len(tsv) == 1 + 4  # header + one row per epoch
     assert not (tmp_path / "dvc.yaml").exists()
     assert not list((tmp_path / "models").glob(".*"))  # no temp files left
+
+
+def test_arch_none_writes_a_marker_for_profiles_without_an_evaluator(tmp_path) -> None:
+    import torch
+
+    from colorbench.metrics.train_evaluator import train_evaluator
+
+    out = tmp_path / "models/evaluator.pt"
+    result = train_evaluator(tmp_path / "missing", out, tmp_path / "logs", arch="none")
+    assert result["classes"] == [] and torch.load(out)["arch"] == "none"
+    assert (tmp_path / "logs/README.txt").is_file()

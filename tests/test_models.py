@@ -254,3 +254,14 @@ def test_l1norm_fusion_matches_numpy_reference() -> None:
     np.testing.assert_allclose(add, f1 + f2)
     with pytest.raises(ValueError, match="strategy"):
         fuse(torch.from_numpy(f1), torch.from_numpy(f2), "max")
+
+
+def test_unet_accepts_pretrained_false_for_the_v1_ablation() -> None:
+    import pytest
+
+    from colorbench.errors import ColorbenchError
+    from colorbench.models.registry import build_generator
+
+    build_generator({"arch": "unet", "width": 4, "depth": 5, "pretrained": False})
+    with pytest.raises(ColorbenchError, match="no pretrained encoder"):
+        build_generator({"arch": "unet", "width": 4, "depth": 5, "pretrained": True})

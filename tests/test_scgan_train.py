@@ -220,3 +220,27 @@ def test_batchnorm_recalibration_gives_exact_statistics(data: dict[str, Path]) -
     bn = net.features[1][2]
     torch.testing.assert_close(bn.running_mean, conv.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
     assert bn.momentum == 0.1 and net.training  # mode restored
+
+
+def test_cli_train_global_and_scgan(data: dict[str, Path]) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from colorbench.cli import main
+
+    root = data["root"]
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump({"seed": 0, "device": "cpu", "num_workers": 0,
+                                      "train_global": GLOBAL, "train_scgan": SCGAN}))  # fmt: skip
+    common = ["--params", str(params), "--prepared", str(data["prepared"]), "--checkpoints",
+              str(root / "c"), "--logs", str(root / "l"), "--quiet"]  # fmt: skip
+    r = CliRunner().invoke(main, ["train", "global", *common, "--out", str(root / "g.pt")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main,
+        ["train", "scgan", *common, "--saliency", str(data["saliency"]), "--global-net",
+         str(root / "g.pt"), "--evaluator", str(data["evaluator"]), "--out", str(root / "s.pt"),
+         "--set", "phase2_epochs=0"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert (root / "s.pt").is_file()

@@ -1,4 +1,4 @@
-"""`colorbench train`: ParaColorizer's colorization GANs and its fusion autoencoder."""
+"""`colorbench train`: ParaColorizer's GANs and fusion autoencoder; SCGAN and its global net."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ _common = opt.options(
 
 @click.group("train")
 def command() -> None:
-    """Train ParaColorizer's networks (the DVC stages train_colorizer@* and train_fusion).
+    """Train a network (the DVC stages train_colorizer@*, train_fusion, train_global, train_scgan).
 
     \b
     Runs resume from checkpoints/<run>/last.pt after a kill (same params and data),
@@ -101,6 +101,48 @@ def fusion(out: Path, **common: Any) -> None:
     from colorbench.train.fusion import train_fusion
 
     _train(train_fusion, "train_fusion", out=out, **common)
+
+
+@command.command("global")
+@_common
+@opt.file_option("--out", default="models/global.pt")
+def global_net(out: Path, **common: Any) -> None:
+    """Train SCGAN's global-feature network: a VGG-16-layout classifier on gray images
+    (section train_global: width, epochs, batch_size, lr)."""
+    from colorbench.train.global_net import train_global
+
+    _train(train_global, "train_global", out=out, **common)
+
+
+@command.command("scgan")
+@_common
+@opt.dir_option("--saliency", default="data/saliency", help="Ground-truth saliency maps.")
+@opt.file_option(
+    "--global-net", "global_path", default="models/global.pt", help="From `train global`."
+)
+@opt.file_option(
+    "--evaluator",
+    "evaluator_path",
+    default="models/evaluator.pt",
+    help="Perceptual features when perceptual_net is evaluator.",
+)
+@opt.file_option("--out", default="models/scgan.pt")
+def scgan(
+    saliency: Path, global_path: Path, evaluator_path: Path, out: Path, **common: Any
+) -> None:
+    """Train SCGAN in two phases (section train_scgan; Table II ablations are its switches:
+    gan, attention_loss, perceptual, global_net, pixel_loss)."""
+    from colorbench.train.scgan import train_scgan
+
+    _train(
+        train_scgan,
+        "train_scgan",
+        saliency_dir=saliency,
+        global_path=global_path,
+        evaluator_path=evaluator_path,
+        out=out,
+        **common,
+    )
 
 
 def _train(

@@ -1,10 +1,13 @@
 """Streaming evaluation of a folder of colourised images against ground truth.
 
-Pairs images by file stem (pred drives), decodes each pair once in DataLoader workers, which
-also compute the pixel metrics (PSNR, SSIM, colourfulness, CNI) so they run on every worker
-core; the main process runs the networks (LPIPS, Inception, classifiers) on `device` and
-folds set-level features into running sums. Memory is flat in N: per-image rows are a few
-floats, features live in O(D²) accumulators.
+Pairs images by file stem (pred drives) and decodes each pair once, in batches; the workers
+that decode a batch also compute its pixel metrics (PSNR, SSIM, colourfulness, CNI) on
+uint8 HxWx3 arrays with exact integer numpy kernels. Pixel metrics alone run in worker
+threads (decoding and the kernels release the GIL); with networks, DataLoader worker
+processes decode while the main process runs the networks (LPIPS, Inception, classifiers)
+on `device` and folds set-level features into running sums. Memory is flat in N: at most
+2 batches per worker are in flight, per-image rows are a few floats, features live in O(D²)
+accumulators.
 """
 
 from __future__ import annotations
@@ -257,32 +260,53 @@ def _batches(
 ) -> Iterable[dict[str, Any]]:
     """The decoded batches, in order.
 
-    Pixel metrics only: `num_workers` threads (decode and metrics run in zlib, Pillow and
-    numpy, which release the GIL), so there is no fork, pickling or worker teardown, which
-    cost ~0.1-0.2 s per run with DataLoader processes, as much as 1000 64x64 pairs'
+    Pixel metrics only: up to `num_workers` threads (decode and metrics run in zlib, Pillow
+    and numpy, which release the GIL), so there is no fork, pickling or worker teardown,
+    which cost ~0.1-0.2 s per run with DataLoader processes, as much as 1000 64x64 pairs'
     metrics take on one core. With networks, DataLoader worker processes decode while the
     main process runs them. Either way at most 2 batches per worker are in flight, so
     memory stays flat in N.
     """
     sampler = BatchSampler(SequentialSampler(range(len(ds))), batch_size, drop_last=False)
-    workers = min(num_workers, len(sampler)) if len(sampler) > 1 else 0
-    if workers == 0:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    workers = cores if num_workers < 0 else num_workers
+    workers = min(workers, len(sampler)) if len(sampler) > 1 else 0
+    if to_nets:
+        if workers == 0:
+            return (ds[idxs] for idxs in sampler)
+        return DataLoader(
+            ds,
+            sampler=sampler,
+            batch_size=None,
+            collate_fn=_identity,
+            num_workers=workers,
+            pin_memory=dev.type == "cuda",
+        )
+    # Threads beyond the idle cores only queue for them and evict each other's cache-sized
+    # SSIM tiles (measured 10-30% slower than one thread on a busy machine), so take at
+    # most the idle cores, as `make -l` does.
+    workers = min(workers, _idle_cores(cores))
+    if workers <= 1:
         return (ds[idxs] for idxs in sampler)
-    if not to_nets:
-        return _threaded(ds, sampler, workers)
-    return DataLoader(
-        ds,
-        sampler=sampler,
-        batch_size=None,
-        collate_fn=_identity,
-        num_workers=workers,
-        pin_memory=dev.type == "cuda",
-    )
+    return _threaded(ds, sampler, workers)
+
+
+def _idle_cores(cores: int) -> int:
+    """Cores free for this evaluation by the 1-minute load average, at least 1. The load
+    counts the calling thread itself (it ran the imports and pairing just before), so
+    that one is added back."""
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        return cores
+    return max(1, min(cores, round(cores - busy) + 1))
 
 
 def _threaded(
     ds: _PairBatches, sampler: Iterable[list[int]], workers: int
 ) -> Iterable[dict[str, Any]]:
+    """`ds[idxs]` for each sampled batch on `workers` threads, yielded in order."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -427,6 +451,8 @@ def evaluate(
     "n"} (per-image metrics), {"mean", "ci95", "n", ...} (set-level), or
     {"mean": None, "available": False, "reason"} when weights/labels are missing;
     per_image has a column `image` (file stem) and one column per per-image metric.
+    `num_workers`: decoding workers (threads for pixel metrics alone, DataLoader processes
+    with networks; 0 = in this thread, < 0 = one per available core).
     `ids` restricts evaluation to those stems (all must exist). `gt_cache` (a dict the
     caller keeps across methods with the same gt) saves re-extracting gt features.
     """

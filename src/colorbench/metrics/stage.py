@@ -97,10 +97,17 @@ def evaluate_methods(
     profile: str = "synthetic",
     baseline: str = "gray",
     evaluator_path: str | os.PathLike | None = "models/evaluator.pt",
+    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    saliency_gt_dir: str | os.PathLike = "data/saliency",
 ) -> dict:
-    """Evaluate every outputs/<method>/ on the test split (role main); write the reports."""
+    """Evaluate every outputs/<method>/ on the test split (role main); write the reports.
+
+    A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
+    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps."""
     from colorbench.data.manifest import IMAGES, read_manifest, select
     from colorbench.metrics.evaluate import evaluate
+    from colorbench.metrics.saliency_agreement import saliency_agreement
+    from colorbench.metrics.stats import summarize
 
     manifest_dir = Path(prepared_dir)
     if not (manifest_dir / "manifest.csv").is_file():
@@ -136,6 +143,12 @@ def evaluate_methods(
             ids=ids,
             gt_cache=gt_cache,
         )
+        sal_dir = Path(saliency_pred_dir) / mdir.name
+        if sal_dir.is_dir() and any(sal_dir.iterdir()):
+            agreement = saliency_agreement(sal_dir, saliency_gt_dir, ids)
+            for metric in ("saliency_mae", "saliency_iou"):
+                summary[metric] = summarize(agreement[metric].to_numpy(), bootstrap, seed)
+            df = df.merge(agreement, on="image", how="left")
         methods[mdir.name], per_image[mdir.name] = summary, df
     result = {
         "n_images": len(ids),

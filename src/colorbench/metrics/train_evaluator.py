@@ -63,7 +63,14 @@ def train_evaluator(
     num_workers: int = 2,
     progress: bool = True,
 ) -> dict:
-    """Train and save the evaluator; returns {"val_acc", "classes", "n_train", "n_val"}."""
+    """Train and save the evaluator; returns {"val_acc", "classes", "n_train", "n_val"}.
+
+    `arch: none` (the paper profile: COCO has no image-level labels, Top-1 there needs an
+    ImageNet-labelled set and VGG-16) writes a marker checkpoint saying so, so the DAG keeps
+    one shape across profiles; evaluate never reads it outside the synthetic profile.
+    """
+    if arch == "none":
+        return _write_no_evaluator(out, log_dir)
     from dvclive import Live
     from tqdm import tqdm
 
@@ -167,3 +174,12 @@ def train_evaluator(
         "n_train": len(train),
         "n_val": len(val),
     }
+
+
+def _write_no_evaluator(out: str | os.PathLike, log_dir: str | os.PathLike) -> dict:
+    reason = "train_evaluator.arch is none: this profile has no evaluator"
+    with atomic_path(out) as tmp:
+        torch.save({"arch": "none", "reason": reason, "classes": [], "val_acc": None}, tmp)
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    (Path(log_dir) / "README.txt").write_text(reason + "\n")
+    return {"val_acc": None, "classes": [], "n_train": 0, "n_val": 0}

@@ -62,7 +62,13 @@ def _options(cfg: dict[str, Any], allowed: dict[str, Any], what: str) -> dict[st
 
 
 def _unet(cfg: dict[str, Any]) -> nn.Module:
-    o = _options(cfg, {"width": 64, "depth": 8, "in_channels": 1, "out_channels": 2}, "unet")
+    # `pretrained: false` is accepted so `-S train_fg.generator.arch=unet` swaps V3 for V1.
+    defaults = {"width": 64, "depth": 8, "in_channels": 1, "out_channels": 2, "pretrained": False}
+    o = _options(cfg, defaults, "unet")
+    if o["pretrained"]:
+        raise ColorbenchError(
+            "the pix2pix U-Net (V1) has no pretrained encoder: set pretrained: false"
+        )
     return UNetGenerator(o["in_channels"], o["out_channels"], int(o["width"]), int(o["depth"]))
 
 

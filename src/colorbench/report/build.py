@@ -185,6 +185,9 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
 
     main = [content.paracolorizer_table1(results, ctx), content.scgan_table1(results, ctx)]
     measured = [content.all_metrics_table(results, ctx), content.paired_table(results, ctx)]
+    saliency = content.saliency_table(results, ctx)
+    if saliency is not None:
+        main.append(saliency)
     ablations = [
         *ablation_tables(runs, ctx, cfg.experiments),
         content.overlay_fusion_table(results, ctx),

@@ -11,6 +11,7 @@ from colorbench.report.spec import (
     ALL_ORDER,
     FD_EVAL_LABEL,
     PARACOLORIZER_T1,
+    SALIENCY,
     SCGAN_T1,
     method_label,
     method_order,
@@ -155,9 +156,31 @@ def scgan_table1(results: Results, ctx: Context) -> Table:
 
 
 def all_metrics_table(results: Results, ctx: Context) -> Table:
-    present = results.metric_names()
+    present = [k for k in results.metric_names() if k not in SALIENCY]
     keys = [k for k in ALL_ORDER if k in present] + sorted(k for k in present if k not in ALL_ORDER)
     return measured_table(results, ctx, "all_metrics", "Measured: every metric", keys)
+
+
+def saliency_table(results: Results, ctx: Context) -> Table | None:
+    """Predicted saliency (SCGAN's branch) against the saliency stage's maps, test split."""
+    methods = [m for m in results.method_names if results.value(m, SALIENCY[0]).available]
+    if not methods:
+        return None
+    table = Table(
+        "saliency_agreement",
+        "Measured: predicted saliency vs ground-truth saliency maps",
+        [Column.label("method", "Method")] + [Column.metric(spec(k)) for k in SALIENCY],
+        header_lines=ctx.header_lines(),
+    )
+    for m in methods:
+        table.add_row(
+            [Cell(text=method_label(m))] + [Cell.of(results.value(m, k)) for k in SALIENCY]
+        )
+    table.notes = [
+        "Maps in [0, 1]; MAE per image, IoU of both maps thresholded at 0.5 (1 when both are "
+        "empty); ground truth from the saliency stage (params saliency.backend)."
+    ]
+    return table
 
 
 def paired_table(results: Results, ctx: Context) -> Table:

@@ -46,6 +46,8 @@ _SPECS = [
         False,
         2,
     ),
+    MetricSpec("saliency_mae", "Saliency MAE", "Saliency MAE", False, 3),
+    MetricSpec("saliency_iou", "Saliency IoU@0.5", "Saliency IoU@0.5", True, 3),
     MetricSpec("colorfulness", "Colourfulness M", "Colourfulness $M$", None, 2),
     MetricSpec(
         "colorfulness_abs",
@@ -73,6 +75,8 @@ ALL_ORDER = [
 ]
 PARACOLORIZER_T1 = ["delta_colorful", "fid", "lpips", "psnr", "ssim"]
 SCGAN_T1 = ["psnr", "ssim", "top1", "cci_ratio"]
+# Only methods that predict saliency (SCGAN) have these: their own table, not all-metrics.
+SALIENCY = ["saliency_mae", "saliency_iou"]
 
 # CCI band SCGAN calls optimal (Fig. 5).
 CCI_BAND = (16.0, 20.0)

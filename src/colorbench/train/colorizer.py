@@ -21,8 +21,18 @@ import torch
 
 from colorbench.color import net_to_rgb
 from colorbench.errors import ColorbenchError
-from colorbench.train.common import grid, loop_config, positive, psnr_u8, require, run_config
-from colorbench.train.loop import Phase, StepContext, TrainLoop
+from colorbench.train.common import (
+    ValBatchHooks,
+    grid,
+    open_loop,
+    positive,
+    psnr_u8,
+    require,
+    save_trained,
+    val_images,
+    with_epochs,
+)
+from colorbench.train.loop import Phase, StepContext
 
 NAMES = ("unet", "fg", "bg")
 REQUIRED = (
@@ -51,16 +61,16 @@ def check_params(name: str, params: Mapping[str, Any]) -> None:
         raise ColorbenchError(f"{section}: pretrain_epochs + gan_epochs is 0; nothing to train")
 
 
-class ColorizerSteps:
+class ColorizerSteps(ValBatchHooks):
     """The two step functions and the evaluation/preview hooks of one colorizer run."""
 
     def __init__(self, lambda_l1: float, lambda_edge: float, eval_batch: dict | None) -> None:
         from colorbench import losses
 
+        super().__init__(eval_batch)
         self.losses = losses
         self.lambda_l1 = float(lambda_l1)
         self.lambda_edge = float(lambda_edge)
-        self.eval_batch = eval_batch
 
     def _pixel_terms(
         self, L: torch.Tensor, ab_pred: torch.Tensor, ab: torch.Tensor
@@ -117,27 +127,23 @@ class ColorizerSteps:
         }
 
     def _predict(self, ctx: StepContext) -> tuple[torch.Tensor, ...]:
-        b = {k: v.to(ctx.device) for k, v in self.eval_batch.items()}
+        b = self.val_batch(ctx)
         ab_pred = ctx.unwrap("G")(b["L"]).float()
         pred = net_to_rgb(b["L"], ab_pred)
         gray = net_to_rgb(b["L"], torch.zeros_like(ab_pred))
         return b["rgb"], gray, pred
 
-    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+    def score(self, ctx: StepContext) -> dict[str, float]:
         """PSNR on a fixed set of val images, and the gray input's (the floor to beat)."""
-        if not self.eval_batch:
-            return {}
         rgb, gray, pred = self._predict(ctx)
         return {
             "val_psnr": float(psnr_u8(pred, rgb).mean()),
             "val_psnr_gray": float(psnr_u8(gray, rgb).mean()),
         }
 
-    def preview(self, ctx: StepContext) -> dict[str, Any]:
-        if not self.eval_batch:
-            return {}
+    def images(self, ctx: StepContext) -> dict[str, Any]:
         rgb, gray, pred = self._predict(ctx)
-        k = min(6, rgb.shape[0])
+        k = min(self.PREVIEW_ROWS, rgb.shape[0])
         return {"gray_pred_truth": grid([gray[:k], pred[:k], rgb[:k]])}
 
 
@@ -159,14 +165,12 @@ def train_colorizer(
     Returns the final epoch's metrics (e.g. `gan/val_psnr`). Under torchrun every rank calls
     this; rank 0 writes the model file.
     """
-    from colorbench.models.checkpoint import save_model
     from colorbench.models.registry import build_discriminator, build_generator
-    from colorbench.train.data import colorizer_dataset, eval_images, stack
+    from colorbench.train.data import colorizer_dataset
 
     if name not in NAMES:
         raise ColorbenchError(f"unknown colorizer {name!r}; choose one of {', '.join(NAMES)}")
     check_params(name, params)
-    run_name = f"train_{name}"
     out = Path(out) if out is not None else Path("models") / f"{name}.pt"
     use_crops = bool(params.get("use_crops", False))
     use_background = bool(params.get("use_background", False))
@@ -183,18 +187,15 @@ def train_colorizer(
     data_files = [Path(prepared_dir) / "manifest.csv"]
     if use_crops:
         data_files.append(Path(crops_dir) / "boxes.csv")
-    loop = TrainLoop(
-        loop_config(
-            run_name,
-            params,
-            checkpoint_root=checkpoint_root,
-            log_root=log_root,
-            resume=resume,
-            progress=progress,
-        ),
-        run_config=run_config(params, data_files),
-    )
-    try:
+    with open_loop(
+        f"train_{name}",
+        params,
+        data_files,
+        checkpoint_root=checkpoint_root,
+        log_root=log_root,
+        resume=resume,
+        progress=progress,
+    ) as loop:
         gen_cfg = dict(params["generator"])
         disc_cfg = {"in_channels": 3, **dict(params.get("discriminator") or {"arch": "patchgan"})}
         generator = build_generator(gen_cfg)
@@ -222,35 +223,23 @@ def train_colorizer(
             "d",
             torch.optim.Adam(loop.parameters("D"), lr=float(params["lr_gan"]), betas=(0.5, 0.999)),
         )
-        eval_set = eval_images(prepared_dir, "val", limit=64)
-        eval_batch = stack(eval_set, range(len(eval_set))) if len(eval_set) else None
+        _, eval_batch = val_images(prepared_dir)
         steps = ColorizerSteps(float(params["lambda_l1"]), lambda_edge, eval_batch)
-        phases = []
-        if int(params["pretrain_epochs"]) > 0:
-            phases.append(
-                Phase(
-                    "pretrain", steps.pretrain, epochs=int(params["pretrain_epochs"]), train=["G"]
-                )
-            )
-        if int(params["gan_epochs"]) > 0:
-            phases.append(Phase("gan", steps.gan, epochs=int(params["gan_epochs"])))
-        metrics = loop.run(
-            phases,
-            dataset,
-            eval_fn=steps.evaluate,
-            preview_fn=steps.preview,
-            on_step_end=on_step_end,
+        phases = [
+            Phase("pretrain", steps.pretrain, epochs=int(params["pretrain_epochs"]), train=["G"]),
+            Phase("gan", steps.gan, epochs=int(params["gan_epochs"])),
+        ]
+        metrics = steps.run(loop, with_epochs(phases), dataset, on_step_end)
+        save_trained(
+            loop,
+            out,
+            "generator",
+            gen_cfg,
+            "G",
+            train_samples=len(dataset),
+            metrics=metrics,
+            name=name,
+            image_size=int(image_size),
+            params={k: v for k, v in params.items() if isinstance(v, (int, float, str))},
         )
-        if loop.is_main:
-            meta = {
-                "name": name,
-                "image_size": int(image_size),
-                "steps": int(loop.global_step),
-                "train_samples": len(dataset),
-                "params": {k: v for k, v in params.items() if isinstance(v, (int, float, str))},
-                "metrics": metrics,
-            }
-            save_model(out, "generator", gen_cfg, loop.unwrap("G"), meta)
         return metrics
-    finally:
-        loop.close()

@@ -1,9 +1,11 @@
-"""Pieces every concrete trainer shares: params checks, loop settings, quick PSNR, previews."""
+"""Pieces every concrete trainer shares: params checks, the loop's setup and teardown,
+the val-batch hooks, saving the trained model, quick PSNR, previews."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import torch
 
 from colorbench.errors import ColorbenchError
 from colorbench.train.checkpointing import file_digest
-from colorbench.train.loop import LoopConfig
+from colorbench.train.loop import LoopConfig, Phase, StepContext, TrainLoop
 
 # Global params keys that do not change what a run computes (so not in the config hash).
 NOT_HASHED = ("num_workers", "profile")
@@ -47,6 +49,7 @@ def loop_config(
     log_root: str | os.PathLike = "logs",
     resume: bool = True,
     progress: bool = True,
+    channels_last: bool | None = None,
 ) -> LoopConfig:
     return LoopConfig(
         run_name=run_name,
@@ -60,7 +63,116 @@ def loop_config(
         log_root=Path(log_root),
         resume=resume,
         progress=progress,
+        channels_last=channels_last,
     )
+
+
+@contextmanager
+def open_loop(
+    run_name: str,
+    params: Mapping[str, Any],
+    data_files: Iterable[str | os.PathLike],
+    *,
+    loop_params: Mapping[str, Any] | None = None,
+    checkpoint_root: str | os.PathLike = "checkpoints",
+    log_root: str | os.PathLike = "logs",
+    resume: bool = True,
+    progress: bool = True,
+    channels_last: bool | None = None,
+) -> Iterator[TrainLoop]:
+    """A run's TrainLoop, closed on the way out. Its identity (what decides resume) is
+    `params` + the data fingerprints; its settings come from `loop_params` (default
+    `params`) so a trainer can pass validated values without changing that identity."""
+    cfg = loop_config(
+        run_name,
+        params if loop_params is None else loop_params,
+        checkpoint_root=checkpoint_root,
+        log_root=log_root,
+        resume=resume,
+        progress=progress,
+        channels_last=channels_last,
+    )
+    loop = TrainLoop(cfg, run_config=run_config(params, data_files))
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+def with_epochs(phases: Sequence[Phase]) -> list[Phase]:
+    """The phases that train at all (params may set a phase's epochs to 0)."""
+    return [p for p in phases if p.epochs > 0]
+
+
+def save_trained(
+    loop: TrainLoop,
+    out: str | os.PathLike,
+    kind: str,
+    config: Mapping[str, Any],
+    module: str,
+    *,
+    train_samples: int,
+    metrics: Mapping[str, float],
+    **meta: Any,
+) -> None:
+    """Rank 0 writes the loop's `module` as a model file; meta = `meta` plus what every
+    trainer records (train_samples, steps, metrics)."""
+    from colorbench.models.checkpoint import save_model
+
+    if not loop.is_main:
+        return
+    meta = {
+        **meta,
+        "train_samples": int(train_samples),
+        "steps": int(loop.global_step),
+        "metrics": dict(metrics),
+    }
+    save_model(out, kind, dict(config), loop.unwrap(module), meta)
+
+
+class ValBatchHooks:
+    """The loop's eval/preview hooks on one fixed val batch; without one (no val images)
+    they report nothing. Subclasses implement `score` and `images`."""
+
+    PREVIEW_ROWS = 6
+
+    def __init__(self, eval_batch: dict[str, torch.Tensor] | None) -> None:
+        self.eval_batch = eval_batch
+
+    def val_batch(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return {k: v.to(ctx.device) for k, v in (self.eval_batch or {}).items()}
+
+    def score(self, ctx: StepContext) -> dict[str, float]:
+        raise NotImplementedError
+
+    def images(self, ctx: StepContext) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+        return self.score(ctx) if self.eval_batch else {}
+
+    def preview(self, ctx: StepContext) -> dict[str, np.ndarray]:
+        return self.images(ctx) if self.eval_batch else {}
+
+    def run(
+        self, loop: TrainLoop, phases: Sequence[Phase], dataset: Any, on_step_end: Any = None
+    ) -> dict[str, float]:
+        """`loop.run` with these hooks; the last epoch's metrics."""
+        return loop.run(
+            phases,
+            dataset,
+            eval_fn=self.evaluate,
+            preview_fn=self.preview,
+            on_step_end=on_step_end,
+        )
+
+
+def val_images(prepared_dir: str | os.PathLike, limit: int = 64) -> tuple[Any, dict | None]:
+    """(the first `limit` val images, them stacked into one batch or None when there are none)."""
+    from colorbench.train.data import eval_images, stack
+
+    eval_set = eval_images(prepared_dir, "val", limit=limit)
+    return eval_set, (stack(eval_set, range(len(eval_set))) if len(eval_set) else None)
 
 
 def to_u8(rgb: torch.Tensor) -> torch.Tensor:

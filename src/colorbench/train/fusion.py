@@ -16,20 +16,29 @@ from typing import Any
 import torch
 
 from colorbench.errors import ColorbenchError
-from colorbench.train.common import grid, loop_config, positive, psnr_u8, require, run_config
-from colorbench.train.loop import Phase, StepContext, TrainLoop
+from colorbench.train.common import (
+    ValBatchHooks,
+    grid,
+    open_loop,
+    positive,
+    psnr_u8,
+    require,
+    save_trained,
+    val_images,
+)
+from colorbench.train.loop import Phase, StepContext
 
 REQUIRED = ("width", "epochs", "batch_size", "lr")
 SECTION = "train_fusion"
 
 
-class FusionSteps:
+class FusionSteps(ValBatchHooks):
     def __init__(self, lambda_ssim: float, eval_batch: dict | None) -> None:
         from colorbench import losses
 
+        super().__init__(eval_batch)
         self.losses = losses
         self.lambda_ssim = float(lambda_ssim)
-        self.eval_batch = eval_batch
 
     def step(self, batch: dict[str, Any], ctx: StepContext) -> dict[str, torch.Tensor]:
         rgb = batch["rgb"]
@@ -47,20 +56,16 @@ class FusionSteps:
         return {"loss": loss.detach(), "mse": mse.detach(), "ssim": ssim.detach()}
 
     def _reconstruct(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor]:
-        rgb = self.eval_batch["rgb"].to(ctx.device)
+        rgb = self.val_batch(ctx)["rgb"]
         return rgb, ctx.unwrap("F")(rgb).float().clamp(0, 1)
 
-    def evaluate(self, ctx: StepContext) -> dict[str, float]:
-        if not self.eval_batch:
-            return {}
+    def score(self, ctx: StepContext) -> dict[str, float]:
         rgb, rec = self._reconstruct(ctx)
         return {"val_psnr": float(psnr_u8(rec, rgb).mean())}
 
-    def preview(self, ctx: StepContext) -> dict[str, Any]:
-        if not self.eval_batch:
-            return {}
+    def images(self, ctx: StepContext) -> dict[str, Any]:
         rgb, rec = self._reconstruct(ctx)
-        k = min(6, rgb.shape[0])
+        k = min(self.PREVIEW_ROWS, rgb.shape[0])
         return {"input_reconstruction": grid([rgb[:k], rec[:k]])}
 
 
@@ -76,9 +81,8 @@ def train_fusion(
     on_step_end: Any = None,
 ) -> dict[str, float]:
     """Train the DenseFuse autoencoder from params section `train_fusion`; write models/fusion.pt."""
-    from colorbench.models.checkpoint import save_model
     from colorbench.models.registry import build_fusion
-    from colorbench.train.data import colorizer_dataset, eval_images, stack
+    from colorbench.train.data import colorizer_dataset
 
     require(params, REQUIRED, SECTION)
     positive(params, ["width", "epochs", "lr"], SECTION)
@@ -87,42 +91,34 @@ def train_fusion(
         raise ColorbenchError(f"{SECTION}.epochs and batch_size must be >= 1")
     seed = int(params.get("seed", 0))
     dataset = colorizer_dataset(prepared_dir, use_background=True, seed=seed)
-    loop = TrainLoop(
-        loop_config(
-            "train_fusion",
-            params,
-            checkpoint_root=checkpoint_root,
-            log_root=log_root,
-            resume=resume,
-            progress=progress,
-        ),
-        run_config=run_config(params, [Path(prepared_dir) / "manifest.csv"]),
-    )
-    try:
+    with open_loop(
+        SECTION,
+        params,
+        [Path(prepared_dir) / "manifest.csv"],
+        checkpoint_root=checkpoint_root,
+        log_root=log_root,
+        resume=resume,
+        progress=progress,
+    ) as loop:
         cfg = {"arch": "densefuse", "width": int(params["width"])}
         loop.add_module("F", build_fusion(cfg))
         loop.add_optimizer(
             "f", torch.optim.Adam(loop.parameters("F"), lr=float(params["lr"]), betas=(0.9, 0.999))
         )
-        eval_set = eval_images(prepared_dir, "val", limit=64)
-        eval_batch = stack(eval_set, range(len(eval_set))) if len(eval_set) else None
-        steps = FusionSteps(float(params.get("lambda_ssim", 100.0)), eval_batch)
-        metrics = loop.run(
-            [Phase("train", steps.step, epochs=int(params["epochs"]))],
-            dataset,
-            eval_fn=steps.evaluate,
-            preview_fn=steps.preview,
-            on_step_end=on_step_end,
+        eval_set, eval_batch = val_images(prepared_dir)
+        lambda_ssim = float(params.get("lambda_ssim", 100.0))
+        steps = FusionSteps(lambda_ssim, eval_batch)
+        phases = [Phase("train", steps.step, epochs=int(params["epochs"]))]
+        metrics = steps.run(loop, phases, dataset, on_step_end)
+        save_trained(
+            loop,
+            out,
+            "fusion",
+            cfg,
+            "F",
+            train_samples=len(dataset),
+            metrics=metrics,
+            image_size=int(eval_set.size),
+            lambda_ssim=lambda_ssim,
         )
-        if loop.is_main:
-            meta = {
-                "image_size": int(eval_set.size),
-                "steps": loop.global_step,
-                "train_samples": len(dataset),
-                "lambda_ssim": float(params.get("lambda_ssim", 100.0)),
-                "metrics": metrics,
-            }
-            save_model(out, "fusion", cfg, loop.unwrap("F"), meta)
         return metrics
-    finally:
-        loop.close()

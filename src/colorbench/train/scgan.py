@@ -26,9 +26,16 @@ from torch import nn
 
 from colorbench.color import net_to_rgb
 from colorbench.errors import ColorbenchError
-from colorbench.train.common import grid, loop_config, psnr_u8, run_config
+from colorbench.train.common import (
+    ValBatchHooks,
+    grid,
+    open_loop,
+    psnr_u8,
+    save_trained,
+    with_epochs,
+)
 from colorbench.train.data import PreparedImages, to_sample
-from colorbench.train.loop import Phase, StepContext, TrainLoop
+from colorbench.train.loop import Phase, StepContext
 from colorbench.train.scgan_parts import (
     Nets,
     SCGANSettings,
@@ -153,12 +160,12 @@ def perceptual_network(
 # ---- steps --------------------------------------------------------------------------------
 
 
-class SCGANSteps:
+class SCGANSteps(ValBatchHooks):
     """Phase step functions and the evaluation/preview hooks of one SCGAN run."""
 
     def __init__(self, settings: SCGANSettings, eval_batch: dict[str, torch.Tensor] | None) -> None:
+        super().__init__(eval_batch)
         self.s = settings
-        self.eval_batch = eval_batch
 
     def _inputs(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         gray = batch["L"]
@@ -211,7 +218,7 @@ class SCGANSteps:
     def _predict(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         from colorbench.models.scgan import rgb_to_ab_norm
 
-        b = {k: v.to(ctx.device) for k, v in (self.eval_batch or {}).items()}
+        b = self.val_batch(ctx)
         rgb, sal = ctx.unwrap("G")(b["L"])
         ab = rgb_to_ab_norm(rgb)
         return {
@@ -223,10 +230,8 @@ class SCGANSteps:
             "sal_gt": b["saliency"],
         }
 
-    def evaluate(self, ctx: StepContext) -> dict[str, float]:
+    def score(self, ctx: StepContext) -> dict[str, float]:
         """Val PSNR (vs the gray input's) and saliency agreement with the ground truth."""
-        if not self.eval_batch:
-            return {}
         p = self._predict(ctx)
         out = {
             "val_psnr": float(psnr_u8(p["pred"], p["truth"]).mean()),
@@ -237,11 +242,9 @@ class SCGANSteps:
             out.update(saliency_agreement(p["sal"], p["sal_gt"]))
         return out
 
-    def preview(self, ctx: StepContext) -> dict[str, np.ndarray]:
-        if not self.eval_batch:
-            return {}
+    def images(self, ctx: StepContext) -> dict[str, np.ndarray]:
         p = self._predict(ctx)
-        k = min(6, p["truth"].shape[0])
+        k = min(self.PREVIEW_ROWS, p["truth"].shape[0])
         cols = [p["gray"][:k], p["pred"][:k], p["truth"][:k]]
         if p["sal"] is not None:
             cols += [p["sal"][:k].expand(-1, 3, -1, -1), p["sal_gt"][:k].expand(-1, 3, -1, -1)]
@@ -281,7 +284,7 @@ def train_scgan(
     Returns the last epoch's metrics (e.g. `phase2/val_psnr`, `phase2/val_sal_iou`).
     Under torchrun every rank calls this; rank 0 writes the model file.
     """
-    from colorbench.models.checkpoint import read_checkpoint, save_model
+    from colorbench.models.checkpoint import read_checkpoint
     from colorbench.train.data import eval_images, image_size, load_manifest, train_ids
 
     s = SCGANSettings.from_params(params)
@@ -316,18 +319,18 @@ def train_scgan(
     if s.use_perceptual and s.perceptual_net == "evaluator":
         data_files.append(Path(evaluator_path))
 
-    cfg = loop_config(
+    with open_loop(
         RUN_NAME,
-        {**params, "batch_size": s.batch_size, "checkpoint_every": s.checkpoint_every},
+        params,
+        data_files,
+        loop_params={**params, "batch_size": s.batch_size, "checkpoint_every": s.checkpoint_every},
         checkpoint_root=checkpoint_root,
         log_root=log_root,
         resume=resume,
         progress=progress,
-    )
-    # channels_last also on CPU: measured 1.8x faster for these conv nets (bench_scgan).
-    cfg.channels_last = True
-    loop = TrainLoop(cfg, run_config=run_config(params, data_files))
-    try:
+        # channels_last also on CPU: measured 1.8x faster for these conv nets (bench_scgan).
+        channels_last=True,
+    ) as loop:
         extractor, perceptual_name = perceptual_network(s, evaluator_path)
         system = SCGANSystem(s, size, extractor, perceptual_name)
         if global_state is not None:
@@ -360,13 +363,12 @@ def train_scgan(
             schedulers.append("d_sched")
 
         steps = SCGANSteps(s, eval_batch)
-        phases = []
-        if s.phase1_epochs > 0:
-            phases.append(Phase("phase1", steps.phase1, epochs=s.phase1_epochs, train=["G"]))
-        if s.phase2_epochs > 0:
-            phases.append(
-                Phase("phase2", steps.phase2, epochs=s.phase2_epochs, schedulers=schedulers)
-            )
+        phases = with_epochs(
+            [
+                Phase("phase1", steps.phase1, epochs=s.phase1_epochs, train=["G"]),
+                Phase("phase2", steps.phase2, epochs=s.phase2_epochs, schedulers=schedulers),
+            ]
+        )
         if loop.is_main and progress:
             from tqdm import tqdm
 
@@ -376,25 +378,19 @@ def train_scgan(
                 f"pixel={s.pixel_loss}; {len(dataset)} train images",
                 file=sys.stderr,
             )
-        metrics = loop.run(
-            phases,
-            dataset,
-            eval_fn=steps.evaluate,
-            preview_fn=steps.preview,
-            on_step_end=on_step_end,
+        metrics = steps.run(loop, phases, dataset, on_step_end)
+        gen = loop.unwrap("G")
+        save_trained(
+            loop,
+            out,
+            KIND,
+            gen.config,
+            "G",
+            train_samples=len(dataset),
+            metrics=metrics,
+            image_size=size,
+            settings=s.as_dict(),
+            perceptual_net=perceptual_name,
+            global_net=global_meta,
         )
-        if loop.is_main:
-            gen = loop.unwrap("G")
-            meta = {
-                "image_size": size,
-                "settings": s.as_dict(),
-                "perceptual_net": perceptual_name,
-                "global_net": global_meta,
-                "train_samples": len(dataset),
-                "steps": int(loop.global_step),
-                "metrics": metrics,
-            }
-            save_model(out, KIND, gen.config, gen, meta)
         return metrics
-    finally:
-        loop.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -175,25 +174,6 @@ class SCGANSystem(nn.Module):
                 f"train_scgan.global_net is {self.settings.global_net!r}: nothing to load"
             )
         load_features_strict(self.generator.global_features, global_state, source)
-
-
-def load_global_checkpoint(path: str | Path) -> dict[str, Any]:
-    """models/global.pt: {"kind": "global_net", "config": {...}, "state_dict": {...}, ...}."""
-    p = Path(path)
-    if not p.is_file():
-        raise ColorbenchError(
-            f"{p} not found; train it first (`dvc repro train_global`) or set "
-            "train_scgan.global_net to random or none"
-        )
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise ColorbenchError(
-            f"cannot read {p} ({exc}); retrain with `dvc repro train_global`"
-        ) from exc
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise ColorbenchError(f"{p} is not a global-network checkpoint; retrain it")
-    return ckpt
 
 
 # ---- per-batch losses --------------------------------------------------------------------
