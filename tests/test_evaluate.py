@@ -108,6 +108,17 @@ def test_ids_restrict_and_require_every_prediction(tmp_path):
         evaluate(pred, gt, ["psnr"], ids=["im001", "im003"], num_workers=0, progress=False)
 
 
+def test_top1_reason_tells_missing_labels_from_unmatched_ones(tmp_path):
+    pred, gt = write_folders(tmp_path, 2)
+    kw = {"num_workers": 0, "bootstrap": 0, "progress": False}
+    summary, _ = evaluate(pred, gt, ["top1"], **kw)
+    assert summary["top1"]["available"] is False and "pass --labels" in summary["top1"]["reason"]
+    summary, _ = evaluate(pred, gt, ["top1"], labels={"other": "cat", "im000": ""}, **kw)
+    reason = summary["top1"]["reason"]
+    assert summary["top1"]["available"] is False
+    assert "none of the 2 images has a label among the 2 given" in reason, reason
+
+
 def test_labels_file_and_evaluator_via_cli(tmp_path):
     import torch
 

@@ -151,6 +151,15 @@ def test_cli(work) -> None:
                                "--bg", str(models / "bg.pt"), "--alpha", "0.25",
                                "--out", str(root / "o3"), *common])  # fmt: skip
     assert res.exit_code == 0, res.output
+    # overlay_a<alpha>, the DVC stage's method name, is the same overlay
+    res = runner.invoke(main, ["colorize", "-m", "overlay_a0.25", "--fg", str(models / "fg.pt"),
+                               "--bg", str(models / "bg.pt"), "--out", str(root / "o3b"), *common])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    for name in ("p1.png", "p2.png"):
+        same = np.asarray(Image.open(root / "o3" / name)) == np.asarray(
+            Image.open(root / "o3b" / name)
+        )
+        assert same.all(), name
 
     for args, msg in [
         (["-m", "fg", "--out", str(root / "o4")], "needs --checkpoint"),
@@ -159,6 +168,12 @@ def test_cli(work) -> None:
         (["-m", "bg", "--checkpoint", str(models / "fusion.pt"), "--out", str(root / "o6")], "generator"),
         (["-m", "fg", "--checkpoint", str(models / "fg.pt"), "--out", str(root / "o7"),
           "--device", "cuda:x"], "bad device"),
+        (["-m", "fgg", "--checkpoint", str(models / "fg.pt"), "--out", str(root / "o8")],
+         "unknown --method 'fgg'"),
+        (["-m", "scgan", "--checkpoint", str(models / "fg.pt"), "--out", str(root / "o9")],
+         "needs a scgan checkpoint"),
+        (["-m", "overlay_a1.5", "--fg", str(models / "fg.pt"), "--bg", str(models / "bg.pt"),
+          "--out", str(root / "o10")], "alpha must be a number in [0, 1]"),
     ]:  # fmt: skip
         res = runner.invoke(main, ["colorize", *common, *args])
         assert res.exit_code == 1 and msg in res.output, (args, res.output)

@@ -222,3 +222,15 @@ def test_cli(tmp_path: Path) -> None:
     assert len(list((out / "background").iterdir())) == 2
     res = CliRunner().invoke(main, ["synth", "--out", str(out), "--n", "3", "--size", "4"])
     assert res.exit_code == 1 and "error:" in res.output and "Traceback" not in res.output
+
+
+def test_absurd_sizes_are_refused_before_allocating(tmp_path) -> None:
+    import pytest
+
+    from colorbench.data.synthetic import generate
+    from colorbench.errors import ColorbenchError
+
+    for size in (8, 100_000):
+        with pytest.raises(ColorbenchError, match="size must be between"):
+            generate(tmp_path / f"s{size}", 1, size, 0)
+        assert not (tmp_path / f"s{size}").exists()

@@ -298,3 +298,14 @@ def test_ddp_two_gloo_processes_rank0_writes(tmp_path: Path) -> None:
     assert (rank0 / "logs" / "toy" / "plots" / "metrics" / "gan" / "g_loss.tsv").is_file()
     assert sorted(p.name for p in (rank0 / "ckpt" / "toy").iterdir()) == ["last.pt"]
     assert list(rank1.iterdir()) == []  # rank 1 wrote nothing
+
+
+def test_truncate_metrics_keeps_history_up_to_the_checkpoint(tmp_path) -> None:
+    from colorbench.train.logging import truncate_metrics
+
+    tsv = tmp_path / "plots/metrics/pretrain/loss.tsv"
+    tsv.parent.mkdir(parents=True)
+    tsv.write_text("timestamp\tstep\tloss\n1\t1\t0.5\n2\t2\t0.4\n3\t3\t0.3\n")
+    truncate_metrics(tmp_path / "plots/metrics", 2)
+    assert tsv.read_text() == "timestamp\tstep\tloss\n1\t1\t0.5\n2\t2\t0.4\n"
+    assert sorted(p.name for p in tsv.parent.iterdir()) == ["loss.tsv"]  # no temporaries

@@ -67,7 +67,9 @@ def colorize_with_checkpoint(
     fallback_size: int = DEFAULT_MODEL_SIZE,
 ) -> list[Path]:
     """Load a colorizer checkpoint (any kind with a predictor) and colorize `paths`."""
-    needed = "generator" if method in GENERATOR_METHODS else None
+    # unet/fg/bg hold generators; any other method names its checkpoint kind (e.g. scgan),
+    # so a checkpoint of the wrong network is refused instead of silently used.
+    needed = "generator" if method in GENERATOR_METHODS else method
     loaded, device = _load(checkpoint, device, needed, f"--method {method}")
     predictor = registry.predictor(loaded.kind)
     return colorize_images(

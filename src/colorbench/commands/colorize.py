@@ -9,6 +9,34 @@ import click
 from colorbench.commands import _options as opt
 
 COMBINED = ("overlay", "fused")
+SINGLE = {"unet": "generator", "fg": "generator", "bg": "generator", "scgan": "scgan"}
+
+
+def _resolve_method(method: str, alpha: float) -> tuple[str, float]:
+    """Validate --method before any model loads: `overlay_a<alpha>` (the DVC stage's output
+    name) means overlay with that alpha; a typo must not silently run some checkpoint."""
+    import re
+
+    from colorbench.errors import ColorbenchError
+    from colorbench.models import registry
+
+    match = re.fullmatch(r"overlay_a(.+)", method)
+    if match:
+        try:
+            alpha = float(match.group(1))
+        except ValueError:
+            alpha = -1.0
+        if not 0.0 <= alpha <= 1.0:
+            raise ColorbenchError(f"--method {method}: alpha must be a number in [0, 1]")
+        return "overlay", alpha
+    if method in SINGLE or method in COMBINED:
+        return method, alpha
+    try:  # a plugin's checkpoint kind with a predictor is a method too
+        registry.predictor(method)
+    except ColorbenchError:
+        choices = ", ".join([*SINGLE, *COMBINED, "overlay_a<alpha>"])
+        raise ColorbenchError(f"unknown --method {method!r}; use one of {choices}") from None
+    return method, alpha
 
 
 @click.command(name="colorize")
@@ -17,7 +45,7 @@ COMBINED = ("overlay", "fused")
     "-m",
     required=True,
     help="unet | fg | bg | scgan (one checkpoint), fused (fg + bg + fusion network), "
-    "overlay (alpha*fg + (1-alpha)*bg).",
+    "overlay (alpha*fg + (1-alpha)*bg; overlay_a<alpha> sets --alpha too).",
 )
 @opt.file_option("--checkpoint", help="Model file for unet/fg/bg/scgan (e.g. models/fg.pt).")
 @opt.dir_option(
@@ -92,6 +120,7 @@ def command(
     from colorbench.errors import ColorbenchError
     from colorbench.infer import list_images, output_paths, overlay_images
 
+    method, alpha = _resolve_method(method, alpha)
     paths = list_images(input_dir)
     output_paths(paths, out_dir)  # refuse early, before any model runs
     common = {"size": size, "batch_size": batch_size, "device": device}

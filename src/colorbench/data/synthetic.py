@@ -49,6 +49,7 @@ CATEGORIES = (
 )
 
 MIN_SIZE = 16
+MAX_SIZE = 4096  # a procedural scene larger than this is a typo, not a dataset
 MAX_OCCLUSION = 0.5  # a new object may hide at most this share of an earlier one's visible part
 _KIND_MAIN, _KIND_BACKGROUND = 0, 1
 
@@ -467,8 +468,10 @@ def generate(
             f"synthetic: need n >= 0, n_background >= 0 and at least one image "
             f"(got n={n}, n_background={n_background})"
         )
-    if size < MIN_SIZE:
-        raise ColorbenchError(f"synthetic: size must be at least {MIN_SIZE} px (got {size})")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ColorbenchError(
+            f"synthetic: size must be between {MIN_SIZE} and {MAX_SIZE} px (got {size})"
+        )
     workers = (os.cpu_count() or 1) if workers <= 0 else workers
     tasks = [("main", i) for i in range(n)] + [("background", i) for i in range(n_background)]
 

@@ -394,7 +394,14 @@ def _setup_top1(
 ) -> None:
     found = {n: labels[n] for n in names if labels and labels.get(n)}
     if not found:
-        nets.unavailable["top1"] = "no image labels (pass --labels MANIFEST_OR_CSV)"
+        # Labels given but matching no prediction (e.g. a manifest prepared without labels)
+        # must not read as if --labels had been forgotten.
+        nets.unavailable["top1"] = (
+            f"none of the {len(names)} images has a label among the {len(labels)} given "
+            "(check the ids and that the labels are not empty)"
+            if labels
+            else "no image labels (pass --labels MANIFEST_OR_CSV)"
+        )
         return
     if evaluator is not None and classes is not None:
         index = {c: i for i, c in enumerate(classes)}

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from colorbench.atomic import atomic_file
+
 
 class MetricLogger:
     """Thin wrapper over `dvclive.Live`; a no-op on ranks other than 0."""
@@ -82,7 +84,7 @@ def truncate_metrics(metrics_dir: Path, last_step: int) -> None:
         col = rows[0].index("step")
         kept = [rows[0]] + [r for r in rows[1:] if len(r) > col and int(r[col]) <= last_step]
         if len(kept) != len(rows):
-            with open(tsv, "w", newline="") as fh:
+            with atomic_file(tsv, "w", newline="") as fh:  # a kill keeps the old history
                 csv.writer(fh, delimiter="\t", lineterminator="\n").writerows(kept)
 
 
