@@ -11,8 +11,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
 
@@ -36,11 +34,10 @@ def _gray_one(args: tuple[Path, Path]) -> None:
     from PIL import Image
 
     from colorbench.color import gray_rgb
+    from colorbench.metrics.decode import read_rgb
 
     src, dst = args
-    with Image.open(src) as im:
-        rgb = np.asarray(im.convert("RGB"))
-    Image.fromarray(gray_rgb(rgb)).save(dst)
+    Image.fromarray(gray_rgb(read_rgb(src))).save(dst)
 
 
 def _map(fn, jobs: list, workers: int, desc: str) -> None:

@@ -57,13 +57,15 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, window: int = 11) -> torch.Te
     return kornia.metrics.ssim(pred, target, window, max_val=1.0, padding="valid").mean()
 
 
+def ssim_window(height: int, width: int) -> int:
+    """The SSIM window for an image: 11, shrunk (kept odd) so tiny test images still work."""
+    window = min(11, height, width)
+    return window - (1 - window % 2)
+
+
 def densefuse_loss(
     pred: torch.Tensor, target: torch.Tensor, lambda_ssim: float = 100.0
 ) -> torch.Tensor:
-    """DenseFuse's autoencoder loss: MSE + lambda * (1 - SSIM) (DenseFuse used lambda = 100).
-
-    The window shrinks for images smaller than 11 px so tiny test images still work.
-    """
-    window = min(11, pred.shape[-1], pred.shape[-2])
-    window -= 1 - window % 2  # odd
+    """DenseFuse's autoencoder loss: MSE + lambda * (1 - SSIM) (DenseFuse used lambda = 100)."""
+    window = ssim_window(pred.shape[-2], pred.shape[-1])
     return F.mse_loss(pred, target) + lambda_ssim * (1.0 - ssim(pred, target, window))

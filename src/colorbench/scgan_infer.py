@@ -97,12 +97,11 @@ def colorize_scgan_paths(
     predicted saliency maps to saliency_dir/<name>.png (each at its input's size). A model
     trained without the saliency branch writes colour only."""
     from colorbench.colorize_stage import model_size
-    from colorbench.device import resolve_device
-    from colorbench.infer import colorize_images
+    from colorbench.infer import as_device, colorize_images
     from colorbench.models.checkpoint import load_checkpoint
     from colorbench.models.registry import predictor
 
-    dev = device if isinstance(device, torch.device) else resolve_device(str(device))
+    dev = as_device(device)
     loaded = load_checkpoint(checkpoint, dev)
     if loaded.kind != "scgan":
         raise ColorbenchError(f"{checkpoint} holds kind {loaded.kind!r}, not an SCGAN model")

@@ -55,7 +55,7 @@ def open_upright(
             # open() only parses the header; our own size check then gives a clear reason,
             # and PIL's guard stays armed (at max_pixels) for everything that decodes.
             Image.MAX_IMAGE_PIXELS = None
-            im = _open(path, max_pixels)
+            im = _open(path)
             Image.MAX_IMAGE_PIXELS = max_pixels
             with im:
                 return _decode(im, max_pixels, draft_size)
@@ -63,7 +63,7 @@ def open_upright(
         Image.MAX_IMAGE_PIXELS = saved_limit
 
 
-def _open(path: Path, max_pixels: int) -> Image.Image:
+def _open(path: Path) -> Image.Image:
     try:
         return Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -17,8 +17,13 @@ from colorbench.errors import ColorbenchError
 THRESHOLD = 0.5
 
 
-def _read_map(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("L"), dtype=np.float64) / 255.0
+def _read_map(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A map as float64 in [0, 1], resized (bilinear) to `size` (w, h) when it differs."""
+    with Image.open(path) as im:
+        im = im.convert("L")
+        if size is not None and im.size != size:
+            im = im.resize(size, Image.BILINEAR)
+        return np.asarray(im, dtype=np.float64) / 255.0
 
 
 def map_agreement(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
@@ -45,9 +50,6 @@ def saliency_agreement(
         if not pred_path.is_file():
             raise ColorbenchError(f"no predicted saliency {pred_path} for test image {image_id}")
         gt = _read_map(gt_path)
-        pred_img = Image.open(pred_path).convert("L")
-        if pred_img.size != (gt.shape[1], gt.shape[0]):
-            pred_img = pred_img.resize((gt.shape[1], gt.shape[0]), Image.BILINEAR)
-        mae, iou = map_agreement(np.asarray(pred_img, dtype=np.float64) / 255.0, gt)
+        mae, iou = map_agreement(_read_map(pred_path, (gt.shape[1], gt.shape[0])), gt)
         rows.append({"image": image_id, "saliency_mae": mae, "saliency_iou": iou})
     return pd.DataFrame(rows, columns=["image", "saliency_mae", "saliency_iou"])

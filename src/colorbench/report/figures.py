@@ -31,10 +31,9 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image
+    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one metrics decoder
 
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    return decode_rgb(path)
 
 
 def read_gray(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -46,9 +46,7 @@ class FusionSteps(ValBatchHooks):
             rec = ctx.module("F")(rgb)
         rec = rec.float()
         mse = torch.nn.functional.mse_loss(rec, rgb)
-        window = min(11, rgb.shape[-1], rgb.shape[-2])
-        window -= 1 - window % 2
-        ssim = self.losses.ssim(rec, rgb, window)
+        ssim = self.losses.ssim(rec, rgb, self.losses.ssim_window(*rgb.shape[-2:]))
         loss = mse + self.lambda_ssim * (1.0 - ssim)
         ctx.zero_grad("f")
         ctx.backward(loss, "fusion loss")
