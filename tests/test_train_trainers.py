@@ -147,7 +147,10 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
                            log_root=tmp_path / "l", progress=False)  # fmt: skip
     assert "train/val_psnr" in metrics
     model, cfg, meta = load_model(out)
-    assert cfg["width"] == 4 and meta["train_samples"] == 10  # train images + background
+    assert cfg["width"] == 4 and meta["train_samples"] == 6  # main train images only (paper)
+    train_fusion({**params, "use_background": True}, prepared_dir=prep, out=out,
+                 checkpoint_root=tmp_path / "c2", log_root=tmp_path / "l2", progress=False)  # fmt: skip
+    assert load_model(out)[2]["train_samples"] == 10  # + the 4 background images
     with torch.no_grad():
         assert model(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
 
