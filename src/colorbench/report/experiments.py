@@ -19,6 +19,7 @@ piece being missing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import Any
 
 from colorbench.errors import ColorbenchError
 from colorbench.report.content import Context
-from colorbench.report.load import Results, results_from_dict
+from colorbench.report.load import Results, Value, results_from_dict
 from colorbench.report.spec import spec
 from colorbench.report.tables import Cell, Column, Table
 
@@ -211,8 +212,18 @@ def _run_row(labels: list[str], run: Run, method: str, keys: list[str]) -> list[
     return (
         [Cell(text=t) for t in labels]
         + [Cell(text=_run_label(run)), n]
-        + [Cell.of(r.value(method, k)) for k in keys]
+        + [value_cell(r.value(method, k)) for k in keys]
     )
+
+
+def value_cell(v: Value) -> Cell:
+    """A metric cell. DVC keeps only a metrics file's scalars, so experiment rows lack the
+    bootstrap interval: they get the normal approximation mean ± 1.96·std/√n instead."""
+    cell = Cell.of(v)
+    if v.available and v.lo is None and v.std is not None and v.n and v.n > 1:
+        half = 1.96 * v.std / math.sqrt(v.n)
+        cell.lo, cell.hi = v.mean - half, v.mean + half  # type: ignore[operator]
+    return cell
 
 
 def _skipped_note(runs: list[Run]) -> list[str]:
@@ -220,97 +231,15 @@ def _skipped_note(runs: list[Run]) -> list[str]:
     notes = ["Bold: best value of the column (↑ higher is better, ↓ lower is better)."]
     if any(r.kind != "workspace" and r.results is not None for r in runs):
         notes.append(
-            "Rows from DVC experiments show means without intervals: DVC keeps only the "
-            "scalars of reports/metrics.json (`dvc exp apply NAME && dvc repro` restores a "
-            "run's full results). Experiments that also change other params are left out."
+            "Rows from DVC experiments: DVC keeps only the scalars of reports/metrics.json, "
+            "so their ± is the normal approximation 1.96·std/√n, not the bootstrap interval "
+            "(`dvc exp apply NAME && dvc repro` restores a run's full results). Experiments "
+            "that also change other params are left out."
         )
     bad = [f"{r.name}: {r.problem}" for r in runs if r.results is None and r.problem]
     if bad:
         notes.append("Runs without results (not shown): " + "; ".join(bad) + ".")
     return notes
-
-
-LAMBDAS = [0.0, 0.25, 0.5, 0.75, 1.0]
-
-
-def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
-    """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN."""
-    keys = ["ssim", "psnr"]
-    table = _ablation_table(
-        "paracolorizer_table4",
-        "Ablation: ParaColorizer Table IV layout (λ_edge sweep, foreground GAN outputs)",
-        ctx,
-        [Column.label("lambda_edge", "λ_edge")],
-        [Column.metric(spec(k), header=f"fg {spec(k).label}") for k in keys],
-    )
-    seen: dict[float, Run] = {}
-    for r in _select(runs, ctx.params, {"train_fg.lambda_edge"}):
-        lam = get(r.params, "train_fg.lambda_edge")
-        if isinstance(lam, (int, float)) and "fg" in r.results.methods:
-            seen.setdefault(float(lam), r)
-    for lam in sorted(seen):
-        table.add_row(_run_row([f"{lam:.2f}"], seen[lam], "fg", keys))
-    table.notes = [
-        "Rows: runs whose params differ from the current params.yaml only in "
-        "train_fg.lambda_edge; metrics of method fg (the paper reports SSIM of the "
-        "foreground colorizer).",
-        *_skipped_note(runs),
-    ]
-    missing = [lam for lam in LAMBDAS if lam not in seen]
-    table.howto = _howto(
-        from_experiments,
-        [f"dvc exp run -n fg-edge-{lam:g} -S train_fg.lambda_edge={lam:g}" for lam in missing],
-    )
-    return table
-
-
-ARCH_VERSIONS = {
-    "unet": "V1 (pix2pix U-Net)",
-    "resunet": "V2 (Res-UNet)",
-    "resunet_attn": "V3 (self-attention Res-UNet)",
-}
-
-
-def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
-    """ParaColorizer's generator versions V1/V2/V3 (Fig. 9), as the foreground GAN."""
-    keys = ["delta_colorful", "fid", "evaluator_fd", "lpips", "psnr", "ssim"]
-    table = _ablation_table(
-        "paracolorizer_versions",
-        "Ablation: ParaColorizer generator versions V1/V2/V3 (foreground GAN)",
-        ctx,
-        [Column.label("arch", "Generator"), Column.label("method", "Method")],
-        [Column.metric(spec(k)) for k in keys],
-    )
-    seen: dict[str, tuple[Run, str]] = {}
-    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
-        arch = get(r.params, "train_fg.generator.arch")
-        if isinstance(arch, str) and "fg" in r.results.methods:
-            seen.setdefault(arch, (r, "fg"))
-    # V1 is also trained in every run as its own method (`unet`, params train_unet).
-    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
-        if "unet" in r.results.methods and "unet" not in seen:
-            arch = get(r.params, "train_unet.generator.arch", "unet")
-            seen.setdefault(str(arch), (r, "unet"))
-    order = list(ARCH_VERSIONS) + sorted(a for a in seen if a not in ARCH_VERSIONS)
-    for arch in order:
-        if arch not in seen:
-            continue
-        r, method = seen[arch]
-        table.add_row(_run_row([ARCH_VERSIONS.get(arch, arch), method], r, method, keys))
-    table.notes = [
-        "Rows: the foreground GAN (method fg) of runs differing from params.yaml only in "
-        "train_fg.generator.arch, plus the `unet` method (V1) of such runs. Only the "
-        "generator differs; the paper's V2 also changed training data and schedule.",
-        ctx.fid_note(),
-        FD_NOTE_SHORT,
-        *_skipped_note(runs),
-    ]
-    missing = [a for a in ("resunet", "unet") if a not in seen]
-    table.howto = _howto(
-        from_experiments,
-        [f"dvc exp run -n fg-arch-{a} -S train_fg.generator.arch={a}" for a in missing],
-    )
-    return table
 
 
 FD_NOTE_SHORT = "FD-eval: Fréchet distance (evaluator features), not FID."
@@ -415,6 +344,8 @@ def _howto(from_experiments: bool, cmds: list[str]) -> list[str]:
 
 
 def ablation_tables(runs: list[Run], ctx: Context, from_experiments: bool) -> list[Table]:
+    from colorbench.report.ablation_paracolorizer import arch_table, edge_table
+
     return [
         edge_table(runs, ctx, from_experiments),
         arch_table(runs, ctx, from_experiments),
