@@ -546,7 +546,13 @@ def test_scgan_setting_labels() -> None:
     }
     label = experiments.scgan_setting
     assert label(full) == "SCGAN (full)"
-    assert label(_variant(full, "train_scgan.attention_loss", False)) == "w/o attention loss"
+    no_att = _variant(full, "train_scgan.attention_loss", False)
+    assert label(no_att) == "w/o attention loss (same data)"
+    half = _variant(full, "train_scgan.data_fraction", 0.5)
+    assert label(_variant(no_att, "train_scgan.data_fraction", 1.0), half) == (
+        "w/o attention loss (2× data)"
+    )
+    assert label(half, full) == "data × 0.5"
     assert label(_variant(full, "train_scgan.lambda_gan", 0)) == "w/o GAN loss"
     assert label(_variant(full, "train_scgan.gan", "none")) == "w/o GAN loss"
     assert label(_variant(full, "train_scgan.perceptual", False)) == "w/o perceptual loss"
@@ -584,7 +590,9 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
     assert "colorbench report --experiments" in md
     assert sum(c.startswith("dvc exp run") for c in edge.howto) == 4
     assert len(sc.rows) == 1 and sc.rows[0][0].text == "SCGAN (full)"
-    assert sum(c.startswith("dvc exp run") for c in sc.howto) == 7
+    assert sum(c.startswith("dvc exp run") for c in sc.howto) == 8
+    # params.yaml trains on half the split, so the paper's 2x-data row can be asked for
+    assert "-S train_scgan.attention_loss=false -S train_scgan.data_fraction=1\n" in to_markdown(sc)
 
 
 # ---- the whole stage ---------------------------------------------------------------------
