@@ -19,6 +19,7 @@ class list); imports are done before timing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -41,10 +42,8 @@ def tree_bytes(root: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(root):
         for f in files:
-            try:
+            with contextlib.suppress(OSError):  # removed while walking
                 total += os.lstat(os.path.join(dirpath, f)).st_size
-            except OSError:  # removed while walking
-                pass
     return total
 
 
