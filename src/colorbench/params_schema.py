@@ -55,7 +55,7 @@ _NET = {  # generator / discriminator of the GAN sections (the registry checks p
 }  # fmt: skip
 _ARCHIVE = {
     "url": str, "file": str, "filename": str, "size": Opt(int), "md5": Opt(str),
-    "sha256": Opt(str), "include": ListOf(str), "images": bool,
+    "sha256": Opt(str), "include": ListOf(str), "images": bool, "part": str,
 }  # fmt: skip
 _SOURCE = {
     "name": str, "path": str, "role": Choice(("main", "background")), "annotations": Opt(str),
@@ -70,13 +70,17 @@ _COLORIZER = {
 GLOBAL = {"profile": str, "seed": int, "device": str, "num_workers": int}
 SECTIONS: dict[str, dict[str, Any]] = {
     "acquire": {
-        "datasets": ListOf(Choice(("synthetic", "coco", "places", "folder"))),
+        "datasets": ListOf(str),  # acquire names the datasets it knows
         "downloads": Opt(str),
         "download": {"retries": int, "backoff": NUM, "timeout": NUM},
         "synthetic": {"n": int, "n_background": int, "size": int},
         "folder": {"path": Opt(str)},
         "coco": {"archives": ListOf(_ARCHIVE)},
         "places": {"base_url": str, "archives": ListOf(_ARCHIVE), "max_images": Opt(int)},
+        "imagenet": {
+            "base_url": str, "archives": ListOf(_ARCHIVE), "train_fraction": NUM,
+            "val_per_class": Opt(int), "gray_chroma_threshold": Opt(NUM), "max_pixels": int,
+        },
     },
     "prepare": {
         "size": int, "sources": ListOf(_SOURCE), "split": {"val": NUM, "test": NUM},
