@@ -162,7 +162,9 @@ def main() -> None:
             times["ours"].append(run_cli(pred_dir, gt_dir, out, args.workers))
             check_identical(ref, out)
         print("values: identical to the reference (max |diff| < 1e-6 for every image, every run)")
-        print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+        print(
+            f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}"
+        )
         for key, label in (("ref", "per-image skimage loop (in-process)"),
                            ("ours", f"colorbench evaluate CLI, --workers {args.workers}")):  # fmt: skip
             ts = times[key]
