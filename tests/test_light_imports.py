@@ -98,7 +98,6 @@ def test_mean_chroma_matches_skimage_definition():
 
 
 def test_per_image_csv_is_byte_identical_to_pandas():
-    import pandas as pd
 
     from colorbench.metrics.evaluate import PerImage
 

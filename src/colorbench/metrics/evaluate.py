@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def read_chw(path: Path):  # -> torch.Tensor
-    """3xHxW uint8 RGB tensor (grey replicated, alpha dropped)."""
+    """3xHxW uint8 RGB tensor (grey replicated, alpha on white)."""
     from colorbench.metrics.net_pass import read_chw as _read_chw
 
     return _read_chw(path)

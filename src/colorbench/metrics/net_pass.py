@@ -19,7 +19,7 @@ from colorbench.metrics.pixel_batches import PairBatches, batch_indices, by_shap
 
 
 def read_chw(path: Path) -> torch.Tensor:
-    """3xHxW uint8 RGB (grey replicated, alpha dropped)."""
+    """3xHxW uint8 RGB (grey replicated, alpha on white)."""
     return torch.from_numpy(read_rgb(path)).permute(2, 0, 1)
 
 

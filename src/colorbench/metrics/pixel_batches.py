@@ -25,7 +25,7 @@ from colorbench.metrics.pairing import PIXEL
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """HxWx3 uint8 RGB (grey replicated, alpha dropped), writable; see
+    """HxWx3 uint8 RGB (grey replicated, alpha on white), writable; see
     `colorbench.metrics.decode`.
 
     PIL, not torchvision.io: libpng was no faster here on small files, and importing
