@@ -94,7 +94,9 @@ def test_mean_chroma_matches_skimage_definition():
     ref = rgb2lab(rgb / 255.0)
     expected = np.hypot(ref[..., 1], ref[..., 2]).mean()
     assert lab.mean_chroma(rgb) == pytest.approx(expected, rel=1e-5)
-    assert lab.mean_chroma(np.full((4, 4, 3), 128, np.uint8)) < 1e-2  # skimage's D65 white is not exactly sRGB's
+    assert (
+        lab.mean_chroma(np.full((4, 4, 3), 128, np.uint8)) < 1e-2
+    )  # skimage's D65 white is not exactly sRGB's
 
 
 def test_per_image_csv_is_byte_identical_to_pandas():
