@@ -95,7 +95,7 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     # Every stage ran and nothing is left to do.
     names = _run(["dvc", "stage", "list", "--name-only"], work, env).stdout.split()
     lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
-    assert set(names) == set(lock) and "train_scgan" in names and "crops" in names
+    assert set(names) <= set(lock) and "train_scgan" in names and "crops" in names
     assert json.loads(_run(["dvc", "status", "--json"], work, env).stdout or "{}") == {}
 
     params = yaml.safe_load((work / "params.yaml").read_text())
