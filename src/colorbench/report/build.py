@@ -30,7 +30,7 @@ DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics.json")
+    metrics: Path = Path("reports/metrics_details.json")
     per_image: Path = Path("reports/per_image")
     outputs: Path = Path("outputs")
     prepared: Path = Path("data/prepared")
@@ -61,7 +61,7 @@ def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
-    # exp show drops non-scalars (intervals): the workspace row uses the full metrics.json.
+    # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
