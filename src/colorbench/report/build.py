@@ -209,6 +209,11 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     notes.append(
         "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
     )
+    if (cfg.out / "seeds.md").is_file():
+        notes.append(
+            "Seed variance (mean ± sd across training seeds, and which conclusions survive "
+            "it): [seeds.md](seeds.md), written by `colorbench seeds N`."
+        )
 
     summary = ReportSummary(readme=cfg.out / "README.md")
     with atomic_dir(cfg.out / "tables") as tdir, atomic_dir(cfg.out / "figures") as fdir:
