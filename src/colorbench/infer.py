@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from colorbench import color
 from colorbench.atomic import atomic_path
+from colorbench.batching import header_pixels, net_batch, plan_batches
 from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.models.densefuse import STRATEGIES, DenseFuse
@@ -250,7 +251,9 @@ def colorize_images(
     """Colorize `paths` into out_dir/<name>.png (same size as each input); returns the paths.
 
     Only each input's L channel is used (a colour input is treated as its gray version).
-    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`.
+    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`. `batch_size` is an
+    upper bound: `colorbench.batching` sizes batches by the device's pixel budget and keeps
+    huge inputs out of shared batches.
     """
     if model_size < 1 or batch_size < 1:
         raise ColorbenchError(
@@ -262,6 +265,9 @@ def colorize_images(
     dev = as_device(device)
     model = model.to(dev).eval()
     index = {p: i for i, p in enumerate(paths)}
+    # `batch_size` caps the batch; the device's pixel budget and host memory decide it.
+    per_pass = net_batch(dev, model_size * model_size, batch_size)
+    plan = plan_batches([header_pixels(p) for p in paths], per_pass)
     with (
         tqdm(total=len(paths), desc="colorize", unit="img", disable=not progress) as bar,
         _quiet_gamut_clipping(),
@@ -269,7 +275,8 @@ def colorize_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        for batch, labs in _Prefetcher(pool, _load_lab, list(_batches(paths, batch_size))):
+        batches = [[paths[i] for i in b] for b in plan]
+        for batch, labs in _Prefetcher(pool, _load_lab, batches):
             l_full = [torch.from_numpy(lab[..., 0]).to(dev)[None, None] for lab in labs]
             l_small = torch.cat([resize_l(color.normalize_l(lf), model_size) for lf in l_full])
             ab_small = predict_ab_small(model, l_small, predictor)
@@ -374,21 +381,23 @@ def fuse_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        order = list(range(len(pairs)))
-        for batch, loaded in _Prefetcher(
-            pool, lambda i: _load_pair(pairs[i]), list(_batches(order, batch_size))
-        ):
+        # Host memory holds both images of a pair; the network runs at full resolution,
+        # so its pixel budget splits each same-size group.
+        plan = plan_batches([2 * header_pixels(a) for a, _ in pairs], batch_size)
+        for batch, loaded in _Prefetcher(pool, lambda i: _load_pair(pairs[i]), plan):
             # Same-size runs go through the network together; sizes may differ across images.
             groups: dict[tuple[int, ...], list[int]] = {}
             for k, (a, _) in enumerate(loaded):
                 groups.setdefault(a.shape, []).append(k)
-            for ks in groups.values():
-                a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
-                b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
-                with _autocast(dev):
-                    out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
-                for k, img in zip(ks, out, strict=True):
-                    writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
+            for same in groups.values():
+                h, w = loaded[same[0]][0].shape[:2]
+                for ks in _batches(same, net_batch(dev, h * w, batch_size)):
+                    a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
+                    b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
+                    with _autocast(dev):
+                        out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
+                    for k, img in zip(ks, out, strict=True):
+                        writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
             writer.end_batch()
             bar.update(len(batch))
         writer.close()
