@@ -131,7 +131,7 @@ def sweep(args: argparse.Namespace) -> None:
         root = Path(tmp)
         rng = np.random.default_rng(0)
         for size in args.sweep_sizes:
-            n = 16 if size >= 256 else 64
+            n = 8 if size >= 256 else 32
             src = root / f"in{size}"
             src.mkdir()
             paths = []
