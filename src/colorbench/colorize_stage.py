@@ -65,6 +65,7 @@ def colorize_with_checkpoint(
     names: Sequence[str] | None = None,
     workers: int = 2,
     fallback_size: int = DEFAULT_MODEL_SIZE,
+    rejects: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
     """Load a colorizer checkpoint (any kind with a predictor) and colorize `paths`."""
     # unet/fg/bg hold generators; any other method names its checkpoint kind (e.g. scgan),
@@ -82,6 +83,7 @@ def colorize_with_checkpoint(
         predictor=predictor,
         names=names,
         workers=workers,
+        rejects=rejects,
     )
 
 
