@@ -16,11 +16,17 @@ T = TypeVar("T")
 
 def run_main(main: Callable[[], int | None]) -> None:
     """Run a stage's main() and exit with its return code; a ColorbenchError ends the
-    stage with one line `error: ...` and exit code 1, never a traceback."""
+    stage with one line `error: ...` and exit code 1, Ctrl-C / SIGTERM with 130 / 143
+    after cleaning up, never a traceback."""
+    from colorbench.interrupts import exit_interrupted, handle_sigterm
+
+    handle_sigterm()
     try:
         code = main()
     except ColorbenchError as exc:
         sys.exit(f"error: {exc}")
+    except KeyboardInterrupt as exc:
+        exit_interrupted(exc)
     sys.exit(code)
 
 

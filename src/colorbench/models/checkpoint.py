@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from colorbench.atomic import atomic_path
+from colorbench.atomic import atomic_path, clear_stale
 from colorbench.errors import ColorbenchError
 from colorbench.models import registry
 
@@ -56,6 +56,7 @@ def save_model(
         "meta": dict(meta or {}),
     }
     path = Path(path)
+    clear_stale(path)  # temp files of killed earlier saves
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
