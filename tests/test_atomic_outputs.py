@@ -86,9 +86,9 @@ def test_concurrent_writer_of_one_output_is_refused(tmp_path):
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(ColorbenchError, match="being written by another process"):
-            with atomic_dir(target):
-                pass
+        refused = pytest.raises(ColorbenchError, match="being written by another process")
+        with refused, atomic_dir(target):
+            pass
     finally:
         holder.kill()
         holder.wait()
