@@ -34,7 +34,7 @@ def _split_ids(prepared_dir: str | os.PathLike, split: str) -> list[str]:
 def _gray_one(args: tuple[Path, Path]) -> None:
     from PIL import Image
 
-    from colorbench.color import gray_rgb
+    from colorbench.lab import gray_rgb
     from colorbench.metrics.decode import read_rgb
 
     src, dst = args
@@ -59,7 +59,7 @@ def write_gray(
     split: str = "test",
     workers: int = 0,
 ) -> int:
-    """out_dir/<id>.png = colorbench.color.gray_rgb(image) for the split's images; returns
+    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images; returns
     the number written."""
     from colorbench.data.manifest import image_path
 

@@ -31,7 +31,7 @@ def read_labels(path: str) -> dict[str, str]:
     key = "id" if "id" in df.columns else "image" if "image" in df.columns else None
     if key is None or "label" not in df.columns:
         raise ColorbenchError(f"{p} needs columns 'id' (or 'image') and 'label'")
-    from colorbench.metrics.evaluate import IMAGE_EXTS
+    from colorbench.metrics.pairing import IMAGE_EXTS
 
     # `image` may hold file names; ids (stems) can themselves contain dots
     ids = df[key].map(lambda s: Path(s).stem if Path(s).suffix.lower() in IMAGE_EXTS else s)
@@ -91,11 +91,11 @@ def command(
     as {"mean": null, "available": false, "reason": ...}, never dropped.
     """
     from colorbench.atomic import atomic_file
-    from colorbench.metrics.evaluate import evaluate
+    from colorbench.metrics.evaluate import evaluate_table
     from colorbench.metrics.stage import write_json
 
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-    summary, df = evaluate(
+    summary, table = evaluate_table(
         pred,
         gt,
         metrics=names,
@@ -111,11 +111,11 @@ def command(
     write_json(out, summary)
     if per_image:
         with atomic_file(per_image, newline="") as fh:
-            df.to_csv(fh, index=False)
-    info = df.attrs.get("pairing", {})
+            table.write_csv(fh)
+    info = table.pairing
     extra = info.get("gt_without_pred", 0)
     click.echo(
-        f"evaluated {len(df)} image(s)"
+        f"evaluated {len(table)} image(s)"
         + (f"; {extra} ground-truth image(s) had no prediction" if extra else "")
         + f" -> {out}",
         err=True,

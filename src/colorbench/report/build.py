@@ -22,6 +22,7 @@ from colorbench.report.experiments import (
 )
 from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
+from colorbench.report.provenance import global_net_note, stamp_lines, weights_section
 from colorbench.report.reference import reference_tables
 from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
 
@@ -38,6 +39,7 @@ class ReportConfig:
     out: Path = Path("reports")
     saliency_pred: Path = Path("outputs_saliency/scgan")
     saliency_gt: Path = Path("data/saliency")
+    crops: Path = Path("data/crops")  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
     fid_mode: str | None = None  # params evaluate.fid_mode, to flag a stale metrics.json
@@ -171,6 +173,13 @@ def _draw_figures(
     return drawn, skipped
 
 
+def provenance_lines(cfg: ReportConfig) -> tuple[bool, list[str]]:
+    """(stand-in weights used?, the report's provenance section)."""
+    stand_in, lines = weights_section([cfg.logs, cfg.per_image, cfg.saliency_gt, cfg.crops])
+    note = global_net_note(cfg.logs)
+    return stand_in, ([note, ""] if note else []) + lines
+
+
 def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> ReportSummary:
     """Write the whole report; returns what was written."""
     params = params or {}
@@ -210,6 +219,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
         "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
     )
 
+    stand_in, provenance = provenance_lines(cfg)
     summary = ReportSummary(readme=cfg.out / "README.md")
     with atomic_dir(cfg.out / "tables") as tdir, atomic_dir(cfg.out / "figures") as fdir:
         for t in [*main, *measured, *ablations, *published]:
@@ -229,6 +239,8 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
         figures=drawn,
         skipped=skipped,
         notes=notes,
+        stamp=stamp_lines(stand_in),
+        provenance=provenance,
     )
     with atomic_file(summary.readme, "w", encoding="utf-8") as fh:
         fh.write(render_index(index))
