@@ -72,6 +72,13 @@ def colorize_with_checkpoint(
     # so a checkpoint of the wrong network is refused instead of silently used.
     needed = "generator" if method in GENERATOR_METHODS else method
     loaded, device = _load(checkpoint, device, needed, f"--method {method}")
+    trained_as = loaded.meta.get("name")  # unet | fg | bg for colorbench's own generators
+    if method in GENERATOR_METHODS and trained_as in GENERATOR_METHODS and trained_as != method:
+        raise ColorbenchError(
+            f"--method {method}: {checkpoint} is the {trained_as!r} generator (trained by "
+            f"train_{trained_as}); use --method {trained_as}, or the {method} model "
+            f"(models/{method}.pt)"
+        )
     predictor = registry.predictor(loaded.kind)
     return colorize_images(
         loaded.model,
