@@ -200,8 +200,14 @@ def test_stage_writes_combined_metrics_json(tmp_path):
         metrics=["psnr", "ssim", "colorfulness", "cci", "cni", "top1", "evaluator_fd", "lpips", "fid"],
         bootstrap=100, batch_size=4, num_workers=0, profile="synthetic", evaluator_path=ckpt,
     )  # fmt: skip
-    data = json.loads((tmp_path / "reports/metrics.json").read_text())
+    data = json.loads((tmp_path / "reports/metrics_details.json").read_text())
     assert data["methods"].keys() == result["methods"].keys()
+    head = json.loads((tmp_path / "reports/metrics.json").read_text())
+    assert set(head) == {"n_images", "methods"} and head["n_images"] == 6
+    for method, summary in data["methods"].items():
+        expect = {"psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1"}
+        assert set(head["methods"][method]) == expect
+        assert all(head["methods"][method][k] == summary[k]["mean"] for k in expect)
     assert set(data) == {"n_images", "fid_mode", "profile", "methods", "paired"}
     assert data["n_images"] == 6 and data["profile"] == "synthetic"
     assert set(data["methods"]) == {"gray", "good", "bad"}
