@@ -31,7 +31,7 @@ DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics.json")
+    metrics: Path = Path("reports/metrics_details.json")
     per_image: Path = Path("reports/per_image")
     outputs: Path = Path("outputs")
     prepared: Path = Path("data/prepared")
@@ -63,7 +63,7 @@ def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
-    # exp show drops non-scalars (intervals): the workspace row uses the full metrics.json.
+    # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
@@ -218,6 +218,11 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     notes.append(
         "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
     )
+    if (cfg.out / "seeds.md").is_file():
+        notes.append(
+            "Seed variance (mean ± sd across training seeds, and which conclusions survive "
+            "it): [seeds.md](seeds.md), written by `colorbench seeds N`."
+        )
 
     stand_in, provenance = provenance_lines(cfg)
     summary = ReportSummary(readme=cfg.out / "README.md")
