@@ -455,7 +455,9 @@ def _run_jobs(tasks: list[tuple[str, int]], fn: Callable, workers: int) -> Itera
     if workers <= 1 or len(tasks) < 2 * workers:
         yield from tqdm(map(fn, tasks), **bar)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from colorbench.interrupts import quiet_worker
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker) as pool:
         chunk = max(1, min(64, len(tasks) // (workers * 8)))
         yield from tqdm(pool.map(fn, tasks, chunksize=chunk), **bar)
 
