@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _study_data import METHODS, make_inputs
 from click.testing import CliRunner
 
 from colorbench.cli import main
@@ -24,7 +25,6 @@ from colorbench.study.scoring import (
 from colorbench.study.server import make_server
 from colorbench.study.store import AnswerLog, Study, normalize_answer, read_log
 from colorbench.study.tables import NO_STUDY, write_study_reports
-from tests._study_data import METHODS, make_inputs
 
 TABLE_III = [[6, 37, 52, 5], [12, 40, 40, 8], [6, 29, 55, 10], [7, 34, 49, 10]]
 
@@ -35,10 +35,15 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _build(inputs, out: Path, **kw) -> Study:
-    cfg = dict(participants=3, batches=2, per_batch=2, trial=1, groups=2, fooling_checks=1,
-               rating_checks=1)  # fmt: skip
+    cfg = dict(
+        participants=3, batches=2, per_batch=2, trial=1, groups=2, fooling_checks=1, rating_checks=1
+    )
     cfg.update(kw)
-    build_study(BuildConfig(outputs=inputs[1], prepared=inputs[0], out=out, **{"methods": list(METHODS), **cfg}))
+    build_study(
+        BuildConfig(
+            outputs=inputs[1], prepared=inputs[0], out=out, **{"methods": list(METHODS), **cfg}
+        )
+    )
     return Study.load(out, need_tokens=True)
 
 
@@ -73,10 +78,12 @@ def test_krippendorff_alpha_matches_the_published_example() -> None:
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", 4 observers x 12
     # units with missing values: nominal 0.743, interval 0.849.
     nan = np.nan
-    data = [[1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-            [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]  # fmt: skip
+    data = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+        [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+    ]
     assert krippendorff_alpha(np.array(data), "nominal")[0] == pytest.approx(0.743, abs=5e-4)
     assert krippendorff_alpha(np.array(data), "interval")[0] == pytest.approx(0.849, abs=5e-4)
     alpha, why = krippendorff_alpha(np.array([[1.0, 0.0]]), "nominal")
@@ -85,9 +92,20 @@ def test_krippendorff_alpha_matches_the_published_example() -> None:
 
 def test_table_iii_reproduced_through_a_study(inputs, tmp_path: Path) -> None:
     """20 participants x 4 batches x 5 pairs whose answers fall in Table III's cases."""
-    study = _build(inputs, tmp_path / "s", methods=["unet"], participants=20, batches=4,
-                   per_batch=5, trial=0, fooling_checks=0, kinds=["fooling"])  # fmt: skip
-    cases = {b + 1: [c for c, n in enumerate(row) for _ in range(n)] for b, row in enumerate(TABLE_III)}
+    study = _build(
+        inputs,
+        tmp_path / "s",
+        methods=["unet"],
+        participants=20,
+        batches=4,
+        per_batch=5,
+        trial=0,
+        fooling_checks=0,
+        kinds=["fooling"],
+    )
+    cases = {
+        b + 1: [c for c, n in enumerate(row) for _ in range(n)] for b, row in enumerate(TABLE_III)
+    }
     given = {b: 0 for b in cases}
     for pid in study.participants:
 
@@ -175,12 +193,27 @@ def test_build_errors_are_one_line(inputs, tmp_path: Path) -> None:
     _answer(study, "P01", lambda x: (True, True) if isinstance(x, dict) else [5, 5, 5])
     with pytest.raises(ColorbenchError, match="already holds responses"):
         _build(inputs, tmp_path / "z")
-    r = CliRunner().invoke(main, ["study", "build", "--prepared", str(inputs[0]), "--outputs",
-                                  str(inputs[1]), "--method", "nope", "--out", str(tmp_path / "w")])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        [
+            "study",
+            "build",
+            "--prepared",
+            str(inputs[0]),
+            "--outputs",
+            str(inputs[1]),
+            "--method",
+            "nope",
+            "--out",
+            str(tmp_path / "w"),
+        ],
+    )
     assert r.exit_code == 1 and "no outputs for method 'nope'" in r.output
     proto = tmp_path / "p.yaml"
     proto.write_text("participantz: 3\n")
-    r = CliRunner().invoke(main, ["study", "build", "--protocol", str(proto), "--out", str(tmp_path / "w")])
+    r = CliRunner().invoke(
+        main, ["study", "build", "--protocol", str(proto), "--out", str(tmp_path / "w")]
+    )
     assert r.exit_code == 1 and "unknown protocol keys ['participantz']" in r.output
 
 
@@ -231,7 +264,12 @@ def test_server_rejects_bad_requests_with_4xx(inputs, tmp_path: Path) -> None:
             ("POST", f"/api/{tok}/answer", b'{"screen": 0}', {}),  # no JSON content type
             ("POST", f"/api/{tok}/answer", b'{"screen": "0"}', js),
             ("POST", f"/api/{tok}/answer", b'{"screen": 99}', js),
-            ("POST", f"/api/{tok}/answer", b'{"screen": 3, "answer": "real", "confident": true}', js),
+            (
+                "POST",
+                f"/api/{tok}/answer",
+                b'{"screen": 3, "answer": "real", "confident": true}',
+                js,
+            ),
             ("POST", f"/api/{tok}/answer", b'{"screen": 0, "answer": "yes", "confident": 1}', js),
             ("POST", f"/api/{tok}/answer", b"x" * 20000, js),
             ("POST", "/api/nope/answer", b"{}", js),
@@ -244,8 +282,13 @@ def test_server_rejects_bad_requests_with_4xx(inputs, tmp_path: Path) -> None:
             assert b"Traceback" not in text
         assert not study.log_path("P01").exists()  # nothing stored by any of them
         ok = b'{"screen": 0, "answer": "real", "confident": true}'
-        assert json.loads(_http(port, "POST", f"/api/{tok}/answer", ok, js)[2])["status"] == "stored"
-        assert json.loads(_http(port, "POST", f"/api/{tok}/answer", ok, js)[2])["status"] == "duplicate"
+        assert (
+            json.loads(_http(port, "POST", f"/api/{tok}/answer", ok, js)[2])["status"] == "stored"
+        )
+        assert (
+            json.loads(_http(port, "POST", f"/api/{tok}/answer", ok, js)[2])["status"]
+            == "duplicate"
+        )
         assert len(study.log_path("P01").read_text().splitlines()) == 1
     finally:
         server.shutdown()
@@ -261,9 +304,24 @@ def test_reports_without_and_with_a_study(inputs, tmp_path: Path) -> None:
     assert NO_STUDY in (out / "README.md").read_text()
     study = _build(inputs, studies / "pilot")
     assert write_study_reports(studies, out) == []  # built but nobody answered yet
-    _answer(study, "P01", lambda x: (True, True) if isinstance(x, dict) else [5 - 4 * (x == "planted")] * 3)
-    _answer(study, "P02", lambda x: (False, False) if isinstance(x, dict) and not x["check"]
-            else (True, True) if isinstance(x, dict) else [3, 3, 3] if x == "planted" else [6, 6, 6])  # fmt: skip
+    _answer(
+        study,
+        "P01",
+        lambda x: (True, True) if isinstance(x, dict) else [5 - 4 * (x == "planted")] * 3,
+    )
+    _answer(
+        study,
+        "P02",
+        lambda x: (
+            (False, False)
+            if isinstance(x, dict) and not x["check"]
+            else (True, True)
+            if isinstance(x, dict)
+            else [3, 3, 3]
+            if x == "planted"
+            else [6, 6, 6]
+        ),
+    )
     scores = write_study_reports(studies, out, n_boot=100)
     assert [s["name"] for s in scores] == ["pilot"]
     md = (out / "README.md").read_text()
@@ -271,8 +329,56 @@ def test_reports_without_and_with_a_study(inputs, tmp_path: Path) -> None:
     assert "Krippendorff" in md and "Exclusion rule" in md
     assert (out / "study_pilot_table3.csv").read_text().startswith("method,batch,case1")
     assert (out / "study_pilot_perceptual.tex").is_file()
-    r = CliRunner().invoke(main, ["study", "score", str(studies / "pilot"), "--bootstrap", "50",
-                                  "--json", str(tmp_path / "s.json")])  # fmt: skip
+    r = CliRunner().invoke(
+        main,
+        [
+            "study",
+            "score",
+            str(studies / "pilot"),
+            "--bootstrap",
+            "50",
+            "--json",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "fooling unet: F = " in r.output and "2 participants included" in r.output
     assert json.loads((tmp_path / "s.json").read_text())["included"] == ["P01", "P02"]
+
+
+def test_report_has_a_human_evaluation_section(inputs, tmp_path: Path) -> None:
+    from test_report import metrics_json
+
+    from colorbench.report import ReportConfig, build_report
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "metrics.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
+    missing = tmp_path / "missing"
+    cfg = ReportConfig(
+        metrics=reports / "metrics.json",
+        per_image=missing,
+        outputs=missing,
+        prepared=missing,
+        logs=missing,
+        out=reports,
+        saliency_pred=missing,
+        saliency_gt=missing,
+        study=reports / "study",
+    )
+    build_report(cfg)
+    assert "## Human evaluation\n\nNot scored: no " in (reports / "README.md").read_text()
+    write_study_reports(tmp_path / "studies", reports / "study")
+    build_report(cfg)
+    assert NO_STUDY in (reports / "README.md").read_text()
+    study = _build(inputs, tmp_path / "studies" / "pilot")
+    _answer(
+        study,
+        "P01",
+        lambda x: (True, False) if isinstance(x, dict) else [7 - 6 * (x == "planted")] * 3,
+    )
+    write_study_reports(tmp_path / "studies", reports / "study", n_boot=50)
+    build_report(cfg)
+    text = (reports / "README.md").read_text()
+    assert "### Study `pilot`" in text and "| unet | All | 0 | 2 | 0 | 0 | 0.2500 |" in text
+    assert "[study/](study/)" in text

@@ -11,23 +11,43 @@ import threading
 from pathlib import Path
 
 import pytest
+from _study_data import ID_PREFIX, METHODS, make_inputs
 
 from colorbench.study.design import BuildConfig, build_study
 from colorbench.study.scoring import score_study
 from colorbench.study.server import links, make_server
 from colorbench.study.store import Study
-from tests._study_data import METHODS, make_inputs
 
 # Set to a folder to save a screenshot of each kind of screen (the README's pictures).
-SHOTS = Path(os.environ["COLORBENCH_STUDY_SCREENSHOTS"]) if os.environ.get("COLORBENCH_STUDY_SCREENSHOTS") else None
+SHOTS = (
+    Path(os.environ["COLORBENCH_STUDY_SCREENSHOTS"])
+    if os.environ.get("COLORBENCH_STUDY_SCREENSHOTS")
+    else None
+)
 CHROMIUM = os.environ.get("COLORBENCH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Scripted answers per hidden source: fooling (correct?, confident?) and ratings.
-FOOL = {"P01": {"unet": (True, True), "scgan": (False, False)},
-        "P02": {"unet": (True, False), "scgan": (False, True)}}  # fmt: skip
-RATE = {"P01": {"unet": [7, 6, 5], "scgan": [3, 4, 8], "ground_truth": [9, 9, 6], "planted": [1, 5, 9]},
-        "P02": {"unet": [5, 5, 5], "scgan": [4, 4, 4], "ground_truth": [8, 8, 8], "planted": [0, 0, 10]}}  # fmt: skip
+FOOL = {
+    "P01": {"unet": (True, True), "scgan": (False, False)},
+    "P02": {"unet": (True, False), "scgan": (False, True)},
+}
+RATE = {
+    "P01": {"unet": [7, 6, 5], "scgan": [3, 4, 8], "ground_truth": [9, 9, 6], "planted": [1, 5, 9]},
+    "P02": {
+        "unet": [5, 5, 5],
+        "scgan": [4, 4, 4],
+        "ground_truth": [8, 8, 8],
+        "planted": [0, 0, 10],
+    },
+}
 
 
 def _playwright():
@@ -113,8 +133,12 @@ def _answer_keyboard(page, ans: dict, kind: str) -> None:
 
 def _answer_mouse(page, ans: dict, kind: str) -> None:
     if kind == "fool":
-        page.get_by_role("radio", name="Real" if ans["answer"] == "real" else "Recolorized", exact=True).check()
-        page.get_by_role("radio", name="Confident" if ans["confident"] else "Not sure", exact=True).check()
+        page.get_by_role(
+            "radio", name="Real" if ans["answer"] == "real" else "Recolorized", exact=True
+        ).check()
+        page.get_by_role(
+            "radio", name="Confident" if ans["confident"] else "Not sure", exact=True
+        ).check()
     else:
         for n, vals in enumerate(ans["ratings"]):
             for k, v in enumerate(vals):
@@ -148,7 +172,10 @@ def _run_participant(browser, study: Study, pid: str, url: str, keyboard: bool, 
             page.screenshot(path=str(SHOTS / f"study_{screen['kind']}.png"), full_page=True)
         ans = _expected_answer(study, pid, screen)
         (_answer_keyboard if keyboard else _answer_mouse)(page, ans, screen["kind"])
-        if study.spec["plans"][pid][i]["kind"] == "fool" and study.item(screen["item"])["batch"] == 0:
+        if (
+            study.spec["plans"][pid][i]["kind"] == "fool"
+            and study.item(screen["item"])["batch"] == 0
+        ):
             page.get_by_text("image A was").first.wait_for()  # practice: the answer is shown
             if keyboard:
                 assert _active(page)["text"] == "Continue"
@@ -174,9 +201,21 @@ def test_two_participants_in_chromium(tmp_path: Path) -> None:
     sync_playwright = _playwright()
     prepared, outputs = make_inputs(tmp_path / "in")
     folder = tmp_path / "studies" / "pilot"
-    build_study(BuildConfig(outputs=outputs, prepared=prepared, out=folder, methods=list(METHODS),
-                            participants=2, batches=2, per_batch=2, trial=1, groups=2,
-                            fooling_checks=1, rating_checks=1))  # fmt: skip
+    build_study(
+        BuildConfig(
+            outputs=outputs,
+            prepared=prepared,
+            out=folder,
+            methods=list(METHODS),
+            participants=2,
+            batches=2,
+            per_batch=2,
+            trial=1,
+            groups=2,
+            fooling_checks=1,
+            rating_checks=1,
+        )
+    )
     study = Study.load(folder, need_tokens=True)
     server = make_server(folder, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -217,8 +256,18 @@ def test_two_participants_in_chromium(tmp_path: Path) -> None:
 def _check_no_leak(study: Study, seen: list, tmp_path: Path) -> None:
     """No method name, hidden truth, image id, file name or path in any served URL, header
     or text body (the practice feedback aside, which shows the answer by design)."""
-    secret_words = [*study.spec["methods"], "ground_truth", "truth", "planted", "fake", "syn_", "pilot",
-                    str(tmp_path), ".png", *study.spec["images"]]  # fmt: skip
+    secret_words = [
+        *study.spec["methods"],
+        "ground_truth",
+        "truth",
+        "planted",
+        "fake",
+        ID_PREFIX,
+        "pilot",
+        str(tmp_path),
+        ".png",
+        *study.spec["images"],
+    ]
     for url, headers, ctype, body in seen:
         texts = [url, json.dumps(headers)]
         if "json" in ctype:

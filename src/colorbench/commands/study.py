@@ -63,39 +63,67 @@ def _config_cls():
 
 
 @command.command("build")
-@opt.dir_option("--outputs", default=None, help="Methods' outputs, OUTPUTS/<method>/<id>.png [outputs].")
+@opt.dir_option(
+    "--outputs", default=None, help="Methods' outputs, OUTPUTS/<method>/<id>.png [outputs]."
+)
 @opt.prepared_option(default=None, help="Prepared data: ground truth and manifest [data/prepared].")
 @click.option("--method", "methods", multiple=True, help="A method to evaluate (repeatable).")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["fooling", "rating"]),
-              help="Study kind (repeatable) [both].")  # fmt: skip
-@opt.options(*(click.option(f, name, type=click.IntRange(min=lo), default=None, help=h) for f, name, lo, h in NUMBERS))  # fmt: skip
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["fooling", "rating"]),
+    help="Study kind (repeatable) [both].",
+)
+@opt.options(
+    *(
+        click.option(f, name, type=click.IntRange(min=lo), default=None, help=h)
+        for f, name, lo, h in NUMBERS
+    )
+)
 @click.option("--split", default=None, help="Manifest split the images come from [test].")
-@opt.file_option("--protocol", exists=True, help="YAML with any of these settings (options override it).")
+@opt.file_option(
+    "--protocol", exists=True, help="YAML with any of these settings (options override it)."
+)
 @opt.dir_option("--out", required=True, help="The study folder to create (e.g. studies/pilot).")
 def build(protocol: Path | None, **kw: Any) -> None:
     """Build a seeded, blind, self-contained study folder."""
     from colorbench.study.design import build_study
 
     cfg = _protocol(protocol)
-    given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items() if v not in (None, ())}
+    given = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items() if v not in (None, ())
+    }
     cfg.update(given)
     cfg.setdefault("outputs", "outputs")
     cfg.setdefault("prepared", "data/prepared")
     for k in ("outputs", "prepared", "out"):
         cfg[k] = Path(cfg[k])
     spec = build_study(_config_cls()(**cfg))
-    n = {k: len(spec[k]["items" if k == "fooling" else "groups"]) for k in ("fooling", "rating") if k in spec}
-    click.echo(f"{cfg['out']}: {len(spec['participants'])} participants, {len(spec['images'])} images, "
-               + ", ".join(f"{k} {v}" for k, v in n.items())
-               + f"; serve it with `colorbench study serve {cfg['out']}`")  # fmt: skip
+    n = {
+        k: len(spec[k]["items" if k == "fooling" else "groups"])
+        for k in ("fooling", "rating")
+        if k in spec
+    }
+    click.echo(
+        f"{cfg['out']}: {len(spec['participants'])} participants, {len(spec['images'])} images, "
+        + ", ".join(f"{k} {v}" for k, v in n.items())
+        + f"; serve it with `colorbench study serve {cfg['out']}`"
+    )
 
 
 @command.command("serve")
 @click.argument("study", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; 0.0.0.0 shares it on your LAN.")  # fmt: skip
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 0.0.0.0 shares it on your LAN.",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--public-host", default=None, help="Host name to print in the links (e.g. your LAN IP).")
+@click.option(
+    "--public-host", default=None, help="Host name to print in the links (e.g. your LAN IP)."
+)
 def serve(study: Path, host: str, port: int, public_host: str | None) -> None:
     """Serve the study page; prints one link per participant. Ctrl-C stops it."""
     from colorbench.study.server import links, make_server
@@ -127,12 +155,16 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
 
     s = score_study(study, bootstrap)
     excluded = [p for p, a in s["participants"].items() if a["excluded"]]
-    click.echo(f"{s['name']}: {len(s['included'])} participants included"
-               + (f", excluded: {', '.join(excluded)}" if excluded else ""))  # fmt: skip
+    click.echo(
+        f"{s['name']}: {len(s['included'])} participants included"
+        + (f", excluded: {', '.join(excluded)}" if excluded else "")
+    )
     for p in s["problems"]:
         click.echo(f"  note: {p}")
     for m, r in (s.get("fooling") or {}).get("methods", {}).items():
-        click.echo(f"  fooling {m}: F = {_fmt(r['F'])} over {r['F']['n']} decisions, cases {r['total']}")
+        click.echo(
+            f"  fooling {m}: F = {_fmt(r['F'])} over {r['F']['n']} decisions, cases {r['total']}"
+        )
     for src, crit in (s.get("rating") or {}).get("means", {}).items():
         click.echo(f"  ratings {src}: " + ", ".join(f"{c} {_fmt(v)}" for c, v in crit.items()))
     if json_out:

@@ -26,6 +26,7 @@ class IndexData:
     published: list[Table]
     figures: list[FigureEntry]
     skipped: list[str] = field(default_factory=list)  # figures not drawn, with reasons
+    human: str = ""  # the human-evaluation section (stage `study`), markdown
     notes: list[str] = field(default_factory=list)
 
 
@@ -68,6 +69,8 @@ def render_index(d: IndexData) -> str:
     out += ["## Ablations", ""]
     for t in d.ablations:
         out += [to_markdown(t), ""]
+    if d.human:
+        out += ["## Human evaluation", "", d.human, ""]
     out += [
         "## Published reference numbers",
         "",

@@ -190,9 +190,13 @@ def _plan(spec: dict, rng: np.random.Generator) -> list[dict]:
     screens: list[dict] = []
     if "fooling" in spec:
         items = spec["fooling"]["items"]
-        batches = [[it for it in items if it["batch"] == b] for b in range(spec["fooling"]["batches"] + 1)]
+        batches = [
+            [it for it in items if it["batch"] == b] for b in range(spec["fooling"]["batches"] + 1)
+        ]
         order = [0, *(1 + rng.permutation(len(batches) - 1))]
-        seq = [it for b in order for it in (batches[b][i] for i in rng.permutation(len(batches[b])))]
+        seq = [
+            it for b in order for it in (batches[b][i] for i in rng.permutation(len(batches[b])))
+        ]
         real_on_a = rng.permutation(np.arange(len(seq)) % 2 == 0)
         screens += [
             {"kind": "fool", "item": it["id"], "a": "real" if a else "fake"}
@@ -242,7 +246,9 @@ def build_study(cfg: BuildConfig) -> dict:
         (tmp / "responses").mkdir()
         images = _Images(cfg, tmp / "images", np.random.default_rng([cfg.seed, 2]))
         if "fooling" in cfg.kinds:
-            spec["fooling"] = _fooling(cfg, ids[:n_fool], images, np.random.default_rng([cfg.seed, 3]))
+            spec["fooling"] = _fooling(
+                cfg, ids[:n_fool], images, np.random.default_rng([cfg.seed, 3])
+            )
         if "rating" in cfg.kinds:
             rest = ids[n_fool:] if "fooling" in cfg.kinds else ids
             spec["rating"] = _rating(cfg, rest, images)

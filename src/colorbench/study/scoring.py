@@ -88,8 +88,17 @@ def load_answers(study: Study) -> tuple[list[Decision], list[Rating], list[str]]
             if "item" in rec:
                 it = study.item(rec["item"])
                 truth = "real" if rec["a"] == "real" else "recolorized"
-                decisions.append(Decision(pid, it["id"], it["method"], it["batch"], it["check"],
-                                          rec["answer"] == truth, bool(rec["confident"])))  # fmt: skip
+                decisions.append(
+                    Decision(
+                        pid,
+                        it["id"],
+                        it["method"],
+                        it["batch"],
+                        it["check"],
+                        rec["answer"] == truth,
+                        bool(rec["confident"]),
+                    )
+                )
             else:
                 g = study.group(rec["group"])
                 src = {c["key"]: c["source"] for c in g["candidates"]}
@@ -200,8 +209,12 @@ def score_study(folder: str | Path, n_boot: int = 1000, seed: int | None = None)
                 table[d.batch][d.case - 1] += 1
             total = [sum(table[k][c] for k in table) for c in range(4)]
             f = _summary([(d.participant, CASE_SCORES[d.case - 1]) for d in ds], n_boot, seed)
-            fool[m] = {"batches": {str(k): v for k, v in table.items()}, "total": total, "F": f,
-                       "printed_formula": printed_formula(total, b, len(keep)) if keep else None}  # fmt: skip
+            fool[m] = {
+                "batches": {str(k): v for k, v in table.items()},
+                "total": total,
+                "F": f,
+                "printed_formula": printed_formula(total, b, len(keep)) if keep else None,
+            }
         rows = [(d.participant, d.item, float(not d.correct)) for d in scored]
         alpha, why = krippendorff_alpha(_matrix(rows, sorted(keep)), "nominal")
         out["fooling"] = {"batches": b, "methods": fool, "alpha": alpha, "alpha_reason": why}
@@ -210,7 +223,9 @@ def score_study(folder: str | Path, n_boot: int = 1000, seed: int | None = None)
         sources = [*study.spec["methods"], GROUND_TRUTH]
         means = {
             s: {
-                c: _summary([(r.participant, r.values[k]) for r in valid if r.source == s], n_boot, seed)
+                c: _summary(
+                    [(r.participant, r.values[k]) for r in valid if r.source == s], n_boot, seed
+                )
                 for k, c in enumerate(CRITERIA)
             }
             for s in sources

@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import secrets
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -96,14 +95,17 @@ class StudyApp:
         screen: dict[str, Any] = {"index": i, "kind": s["kind"], "label": self.labels[pid][i]}
         if s["kind"] == "fool":
             it = self.study.item(s["item"])
-            first, second = (it["real"], it["fake"]) if s["a"] == "real" else (it["fake"], it["real"])
+            first, second = (
+                (it["real"], it["fake"]) if s["a"] == "real" else (it["fake"], it["real"])
+            )
             screen["practice"] = it["batch"] == 0
             screen["images"] = [self.url(pid, i, "a", first), self.url(pid, i, "b", second)]
         else:
             g = self.study.group(s["group"])
             screen["input"] = self.url(pid, i, "in", g["input"])
             screen["images"] = [
-                self.url(pid, i, str(n), g["candidates"][j]["key"]) for n, j in enumerate(s["order"])
+                self.url(pid, i, str(n), g["candidates"][j]["key"])
+                for n, j in enumerate(s["order"])
             ]
         return {**out, "screen": screen}
 
@@ -143,13 +145,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def __getattr__(self, name: str):
         if name.startswith("do_"):  # any other method: 405, not the default 501
-            return lambda: self._send(405, b"method not allowed\n", "text/plain", {"Allow": "GET, POST"})
+            return lambda: self._send(
+                405, b"method not allowed\n", "text/plain", {"Allow": "GET, POST"}
+            )
         raise AttributeError(name)
 
-    def _send(self, code: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, code: int, body: bytes, ctype: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(code)
-        headers = {"Content-Type": ctype, "Content-Length": str(len(body)),
-                   "Cache-Control": "no-store", **SECURITY_HEADERS, **(extra or {})}  # fmt: skip
+        headers = {
+            "Content-Type": ctype,
+            "Content-Length": str(len(body)),
+            "Cache-Control": "no-store",
+            **SECURITY_HEADERS,
+            **(extra or {}),
+        }
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
@@ -219,7 +230,9 @@ class Handler(BaseHTTPRequestHandler):
         self._json(code, reply)
 
 
-def make_server(study_dir: str | Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+def make_server(
+    study_dir: str | Path, host: str = "127.0.0.1", port: int = 8000
+) -> ThreadingHTTPServer:
     study = Study.load(study_dir, need_tokens=True)
     handler = type("StudyHandler", (Handler,), {"app": StudyApp(study)})
     server = ThreadingHTTPServer((host, port), handler)

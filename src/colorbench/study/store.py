@@ -83,8 +83,13 @@ def normalize_answer(study: Study, participant: str, index: int, body: dict) -> 
         answer, confident = body.get("answer"), body.get("confident")
         if answer not in FOOL_ANSWERS or not isinstance(confident, bool):
             raise BadAnswer("expected answer 'real' or 'recolorized' and confident true/false")
-        return {"screen": index, "item": screen["item"], "a": screen["a"], "answer": answer,
-                "confident": confident}  # fmt: skip
+        return {
+            "screen": index,
+            "item": screen["item"],
+            "a": screen["a"],
+            "answer": answer,
+            "confident": confident,
+        }
     ratings = body.get("ratings")
     cands = study.group(screen["group"])["candidates"]
     if (
@@ -101,8 +106,11 @@ def normalize_answer(study: Study, participant: str, index: int, body: dict) -> 
             f"expected ratings: {len(cands)} lists of {len(CRITERIA)} whole numbers from 0 to 10"
         )
     shown = [cands[j]["key"] for j in screen["order"]]
-    return {"screen": index, "group": screen["group"],
-            "ratings": {k: r for k, r in zip(shown, ratings, strict=True)}}  # fmt: skip
+    return {
+        "screen": index,
+        "group": screen["group"],
+        "ratings": {k: r for k, r in zip(shown, ratings, strict=True)},
+    }
 
 
 def read_log(path: Path) -> tuple[dict[int, dict[str, Any]], int]:

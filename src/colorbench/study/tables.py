@@ -41,15 +41,31 @@ def table3(score: dict[str, Any]) -> Table:
     cols = [Column.label("method", "Method"), Column.label("batch", "Batch")]
     cols += [_col(f"case{i + 1}", f"Case {i + 1} ({k:g})", 0) for i, k in enumerate(CASE_SCORES)]
     cols += [_col("F", "F (fooling score)", 4, ci=True)]
-    t = Table(f"study_{name}_table3", f"Human evaluation ({name}): fooling test, as ParaColorizer Table III", cols, bold=False)  # fmt: skip
+    t = Table(
+        f"study_{name}_table3",
+        f"Human evaluation ({name}): fooling test, as ParaColorizer Table III",
+        cols,
+        bold=False,
+    )
     for m, r in fool["methods"].items():
         for b, counts in r["batches"].items():
             f = fooling_score(counts)
-            t.add_row([Cell(text=m), Cell(text=f"Batch {b}"), *(Cell(float(c)) for c in counts),
-                       Cell(None if f != f else f, n=sum(counts), reason="no decisions")])  # fmt: skip
-        t.add_row([Cell(text=m), Cell(text="All"), *(Cell(float(c)) for c in r["total"]), _ci(r["F"])])
-    t.header_lines = [f"{len(score['included'])} participants included", "cases: 1 right & confident, "
-                      "2 right & not sure, 3 wrong & not sure, 4 wrong & confident (score in brackets)"]  # fmt: skip
+            t.add_row(
+                [
+                    Cell(text=m),
+                    Cell(text=f"Batch {b}"),
+                    *(Cell(float(c)) for c in counts),
+                    Cell(None if f != f else f, n=sum(counts), reason="no decisions"),
+                ]
+            )
+        t.add_row(
+            [Cell(text=m), Cell(text="All"), *(Cell(float(c)) for c in r["total"]), _ci(r["F"])]
+        )
+    t.header_lines = [
+        f"{len(score['included'])} participants included",
+        "cases: 1 right & confident, "
+        "2 right & not sure, 3 wrong & not sure, 4 wrong & confident (score in brackets)",
+    ]
     t.notes = [
         "F is the mean case score over all decisions (ParaColorizer's Table III counts "
         "31/140/196/33 give 215/400 = 0.5375, the published value); the paper's printed "
@@ -64,7 +80,12 @@ def perceptual_table(score: dict[str, Any]) -> Table:
     rating = score["rating"]
     cols = [Column.label("method", "Method")]
     cols += [_col(c, CRITERIA_HEADERS[c] + " ↑", 2, ci=True) for c in rating["criteria"]]
-    t = Table(f"study_{name}_perceptual", f"Human evaluation ({name}): ratings 0–10, as SCGAN Table I", cols, bold=False)  # fmt: skip
+    t = Table(
+        f"study_{name}_perceptual",
+        f"Human evaluation ({name}): ratings 0–10, as SCGAN Table I",
+        cols,
+        bold=False,
+    )
     for src, crit in rating["means"].items():
         label = "Ground truth (shown unlabelled)" if src == GROUND_TRUTH else src
         t.add_row([Cell(text=label), *(_ci(crit[c]) for c in rating["criteria"])])
@@ -75,24 +96,48 @@ def perceptual_table(score: dict[str, Any]) -> Table:
 
 def agreement_table(score: dict[str, Any]) -> Table:
     cols = [Column.label("measure", "Answers"), _col("alpha", "Krippendorff's alpha", 3)]
-    t = Table(f"study_{score['name']}_agreement", f"Inter-rater agreement ({score['name']})", cols, bold=False)  # fmt: skip
+    t = Table(
+        f"study_{score['name']}_agreement",
+        f"Inter-rater agreement ({score['name']})",
+        cols,
+        bold=False,
+    )
     if "fooling" in score:
         f = score["fooling"]
-        t.add_row([Cell(text="Fooled or not (nominal)"), Cell(f["alpha"], reason=f["alpha_reason"])])
+        t.add_row(
+            [Cell(text="Fooled or not (nominal)"), Cell(f["alpha"], reason=f["alpha_reason"])]
+        )
     for c, a in (score.get("rating") or {}).get("agreement", {}).items():
-        t.add_row([Cell(text=f"{CRITERIA_HEADERS[c]} (interval)"), Cell(a["alpha"], reason=a["reason"])])
+        t.add_row(
+            [Cell(text=f"{CRITERIA_HEADERS[c]} (interval)"), Cell(a["alpha"], reason=a["reason"])]
+        )
     return t
 
 
 def participants_table(score: dict[str, Any]) -> Table:
-    cols = [Column.label("participant", "Participant"), _col("answered", "Answered", 0),
-            _col("total", "Screens", 0), _col("checks", "Checks", 0), _col("failed", "Failed", 0),
-            Column.label("excluded", "Excluded")]  # fmt: skip
-    t = Table(f"study_{score['name']}_participants", f"Participants and attention checks ({score['name']})", cols, bold=False)  # fmt: skip
+    cols = [
+        Column.label("participant", "Participant"),
+        _col("answered", "Answered", 0),
+        _col("total", "Screens", 0),
+        _col("checks", "Checks", 0),
+        _col("failed", "Failed", 0),
+        Column.label("excluded", "Excluded"),
+    ]
+    t = Table(
+        f"study_{score['name']}_participants",
+        f"Participants and attention checks ({score['name']})",
+        cols,
+        bold=False,
+    )
     for pid, a in score["participants"].items():
         if a["answered"]:
-            t.add_row([Cell(text=pid), *(Cell(float(a[k])) for k in ("answered", "total", "checks", "failed")),
-                       Cell(text="yes" if a["excluded"] else "no")])  # fmt: skip
+            t.add_row(
+                [
+                    Cell(text=pid),
+                    *(Cell(float(a[k])) for k in ("answered", "total", "checks", "failed")),
+                    Cell(text="yes" if a["excluded"] else "no"),
+                ]
+            )
     t.notes = [f"Exclusion rule (fixed when the study was built): {score['rule']}."]
     return t
 
