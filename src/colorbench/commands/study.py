@@ -77,7 +77,9 @@ def _config_cls():
 )
 @opt.options(
     *(
-        click.option(f, name, type=click.IntRange(min=lo), default=None, help=h)
+        click.option(
+            f, name, type=int if lo is None else click.IntRange(min=lo), default=None, help=h
+        )
         for f, name, lo, h in NUMBERS
     )
 )

@@ -29,6 +29,11 @@ def _col(key: str, header: str, digits: int, ci: bool = False) -> Column:
     return Column(key, header, header, digits=digits, ci=ci)
 
 
+def _table(score: dict[str, Any], suffix: str, title: str, cols: list[Column]) -> Table:
+    name = score["name"]
+    return Table(f"study_{name}_{suffix}", title.format(name=name), cols, bold=False)
+
+
 def _ci(summary: dict[str, Any]) -> Cell:
     lo, hi = summary["ci95"] or (None, None)
     reason = None if summary["mean"] is not None else "no answers from included participants"
@@ -36,16 +41,12 @@ def _ci(summary: dict[str, Any]) -> Cell:
 
 
 def table3(score: dict[str, Any]) -> Table:
-    name = score["name"]
     fool = score["fooling"]
     cols = [Column.label("method", "Method"), Column.label("batch", "Batch")]
     cols += [_col(f"case{i + 1}", f"Case {i + 1} ({k:g})", 0) for i, k in enumerate(CASE_SCORES)]
     cols += [_col("F", "F (fooling score)", 4, ci=True)]
-    t = Table(
-        f"study_{name}_table3",
-        f"Human evaluation ({name}): fooling test, as ParaColorizer Table III",
-        cols,
-        bold=False,
+    t = _table(
+        score, "table3", "Human evaluation ({name}): fooling test, as ParaColorizer Table III", cols
     )
     for m, r in fool["methods"].items():
         for b, counts in r["batches"].items():
@@ -76,15 +77,11 @@ def table3(score: dict[str, Any]) -> Table:
 
 
 def perceptual_table(score: dict[str, Any]) -> Table:
-    name = score["name"]
     rating = score["rating"]
     cols = [Column.label("method", "Method")]
     cols += [_col(c, CRITERIA_HEADERS[c] + " ↑", 2, ci=True) for c in rating["criteria"]]
-    t = Table(
-        f"study_{name}_perceptual",
-        f"Human evaluation ({name}): ratings 0–10, as SCGAN Table I",
-        cols,
-        bold=False,
+    t = _table(
+        score, "perceptual", "Human evaluation ({name}): ratings 0–10, as SCGAN Table I", cols
     )
     for src, crit in rating["means"].items():
         label = "Ground truth (shown unlabelled)" if src == GROUND_TRUTH else src
@@ -96,12 +93,7 @@ def perceptual_table(score: dict[str, Any]) -> Table:
 
 def agreement_table(score: dict[str, Any]) -> Table:
     cols = [Column.label("measure", "Answers"), _col("alpha", "Krippendorff's alpha", 3)]
-    t = Table(
-        f"study_{score['name']}_agreement",
-        f"Inter-rater agreement ({score['name']})",
-        cols,
-        bold=False,
-    )
+    t = _table(score, "agreement", "Inter-rater agreement ({name})", cols)
     if "fooling" in score:
         f = score["fooling"]
         t.add_row(
@@ -123,12 +115,7 @@ def participants_table(score: dict[str, Any]) -> Table:
         _col("failed", "Failed", 0),
         Column.label("excluded", "Excluded"),
     ]
-    t = Table(
-        f"study_{score['name']}_participants",
-        f"Participants and attention checks ({score['name']})",
-        cols,
-        bold=False,
-    )
+    t = _table(score, "participants", "Participants and attention checks ({name})", cols)
     for pid, a in score["participants"].items():
         if a["answered"]:
             t.add_row(
