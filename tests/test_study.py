@@ -382,3 +382,20 @@ def test_report_has_a_human_evaluation_section(inputs, tmp_path: Path) -> None:
     text = (reports / "README.md").read_text()
     assert "### Study `pilot`" in text and "| unet | All | 0 | 2 | 0 | 0 | 0.2500 |" in text
     assert "[study/](study/)" in text
+
+
+def test_cli_build_from_a_protocol(inputs, tmp_path: Path) -> None:
+    proto = tmp_path / "protocol.yaml"
+    proto.write_text(
+        f"prepared: {inputs[0]}\noutputs: {inputs[1]}\nmethods: [unet]\nkinds: [rating]\n"
+        "participants: 2\ngroups: 3\n"
+    )
+    out = tmp_path / "s"
+    r = CliRunner().invoke(
+        main, ["study", "build", "--protocol", str(proto), "--participants", "3", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    study = Study.load(out)
+    assert study.participants == ["P01", "P02", "P03"]  # the option overrides the protocol
+    assert "fooling" not in study.spec and len(study.spec["rating"]["groups"]) == 3 + 1
+    assert (out / ".gitignore").read_text() == "tokens.json\n"

@@ -263,4 +263,5 @@ def build_study(cfg: BuildConfig) -> dict:
         tokens = {p: secrets.token_urlsafe(16) for p in spec["participants"]}
         (tmp / "tokens.json").write_text(json.dumps(tokens, indent=1) + "\n", encoding="utf-8")
         (tmp / "responses" / ".keep").write_text("")
+        (tmp / ".gitignore").write_text("tokens.json\n")  # link secrets stay local
     return spec

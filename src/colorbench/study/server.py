@@ -135,6 +135,7 @@ class StudyApp:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 60  # a stalled client frees its thread
     app: StudyApp  # set on the subclass made by make_server
 
     def version_string(self) -> str:  # no Python version in the Server header

@@ -125,7 +125,10 @@ def participants_table(score: dict[str, Any]) -> Table:
                     Cell(text="yes" if a["excluded"] else "no"),
                 ]
             )
-    t.notes = [f"Exclusion rule (fixed when the study was built): {score['rule']}."]
+    t.notes = [
+        f"Exclusion rule (fixed when the study was built): {score['rule']}.",
+        "A participant who stopped early counts with the answers given.",
+    ]
     return t
 
 
