@@ -342,7 +342,7 @@ def test_reports_without_and_with_a_study(inputs, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "fooling unet: F = " in r.output and "2 participants included" in r.output
+    assert "fooling unet: F = " in r.output and "participants included: 2" in r.output
     assert json.loads((tmp_path / "s.json").read_text())["included"] == ["P01", "P02"]
 
 

@@ -158,7 +158,7 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
     s = score_study(study, bootstrap)
     excluded = [p for p, a in s["participants"].items() if a["excluded"]]
     click.echo(
-        f"{s['name']}: {len(s['included'])} participants included"
+        f"{s['name']}: participants included: {len(s['included'])}"
         + (f", excluded: {', '.join(excluded)}" if excluded else "")
     )
     for p in s["problems"]:

@@ -31,7 +31,9 @@ def _col(key: str, header: str, digits: int, ci: bool = False) -> Column:
 
 def _table(score: dict[str, Any], suffix: str, title: str, cols: list[Column]) -> Table:
     name = score["name"]
-    return Table(f"study_{name}_{suffix}", title.format(name=name), cols, bold=False)
+    t = Table(f"study_{name}_{suffix}", title.format(name=name), cols, bold=False)
+    t.ci_in_markdown = any(c.ci for c in cols if c.kind == "metric")  # the "±" note
+    return t
 
 
 def _ci(summary: dict[str, Any]) -> Cell:
@@ -63,7 +65,7 @@ def table3(score: dict[str, Any]) -> Table:
             [Cell(text=m), Cell(text="All"), *(Cell(float(c)) for c in r["total"]), _ci(r["F"])]
         )
     t.header_lines = [
-        f"{len(score['included'])} participants included",
+        f"participants included: {len(score['included'])}",
         "cases: 1 right & confident, "
         "2 right & not sure, 3 wrong & not sure, 4 wrong & confident (score in brackets)",
     ]
@@ -86,7 +88,7 @@ def perceptual_table(score: dict[str, Any]) -> Table:
     for src, crit in rating["means"].items():
         label = "Ground truth (shown unlabelled)" if src == GROUND_TRUTH else src
         t.add_row([Cell(text=label), *(_ci(crit[c]) for c in rating["criteria"])])
-    t.header_lines = [f"{len(score['included'])} participants included"]
+    t.header_lines = [f"participants included: {len(score['included'])}"]
     t.notes = ["Mean over participants × groups; the interval resamples participants."]
     return t
 
