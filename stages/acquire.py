@@ -11,7 +11,10 @@ from colorbench.params import section
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python stages/acquire.py {synthetic|coco|places|folder}", file=sys.stderr)
+        print(
+            "usage: python stages/acquire.py {synthetic|coco|places|imagenet|folder}",
+            file=sys.stderr,
+        )
         return 2
     try:
         summary = acquire(argv[0], section("acquire"))

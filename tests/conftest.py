@@ -4,6 +4,10 @@ the repo, and find no pretrained weights unless a test injects them."""
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,3 +32,27 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture
+def files_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+    """A static server over a directory (records request paths)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    seen: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            super().do_GET()
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    srv.daemon_threads = True
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", root, seen
+    srv.shutdown()
+    srv.server_close()

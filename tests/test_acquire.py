@@ -9,11 +9,7 @@ import io
 import json
 import socket
 import tarfile
-import threading
 import zipfile
-from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -105,7 +101,7 @@ def test_stage_folder_errors_are_one_line(project: Path, capsys) -> None:
     _write_params(project, {"folder": {"path": "/definitely/not/here"}})
     assert _stage().main(["folder"]) == 1
     assert "not a directory" in capsys.readouterr().err
-    assert _stage().main(["imagenet"]) == 1
+    assert _stage().main(["laion"]) == 1
     assert "unknown dataset" in capsys.readouterr().err
     assert not (project / "data" / "raw" / "folder").exists()
 
@@ -117,30 +113,6 @@ def test_params_defaults_when_blocks_absent(project: Path) -> None:
 
 
 # --------------------------------------------------------------------------- archives
-
-
-@pytest.fixture
-def files_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
-    """A static server over a directory (records request paths)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    seen: list[str] = []
-
-    class Handler(SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            super().do_GET()
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", root, seen
-    srv.shutdown()
-    srv.server_close()
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> dict:

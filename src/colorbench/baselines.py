@@ -13,6 +13,7 @@ from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
+from colorbench.interrupts import quiet_worker
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def _split_ids(prepared_dir: str | os.PathLike, split: str) -> list[str]:
 def _gray_one(args: tuple[Path, Path]) -> None:
     from PIL import Image
 
-    from colorbench.color import gray_rgb
+    from colorbench.lab import gray_rgb
     from colorbench.metrics.decode import read_rgb
 
     src, dst = args
@@ -44,7 +45,7 @@ def _map(fn, jobs: list, workers: int, desc: str) -> None:
     from tqdm import tqdm
 
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
             for _ in tqdm(pool.map(fn, jobs, chunksize=16), total=len(jobs), desc=desc):
                 pass
     else:
@@ -58,7 +59,7 @@ def write_gray(
     split: str = "test",
     workers: int = 0,
 ) -> int:
-    """out_dir/<id>.png = colorbench.color.gray_rgb(image) for the split's images; returns
+    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images; returns
     the number written."""
     from colorbench.data.manifest import image_path
 
@@ -89,10 +90,11 @@ def _import_one(args: tuple[Path, Path, int, int]) -> bool:
     """Copy one image as RGB PNG at (w, h); True when it had to be resized."""
     from PIL import Image
 
+    from colorbench.metrics.decode import read_rgb
+
     src, dst, w, h = args
     try:
-        with Image.open(src) as im:
-            rgb = im.convert("RGB")
+        rgb = Image.fromarray(read_rgb(src))
     except Exception as exc:  # the file's fault: name it
         raise ColorbenchError(f"cannot decode {src}: {exc}") from None
     resized = rgb.size != (w, h)
@@ -147,7 +149,7 @@ def import_external(
             for i in present
         ]
         if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(workers) as pool:
+            with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
                 flags = list(pool.map(_import_one, jobs, chunksize=16))
         else:
             flags = [_import_one(j) for j in jobs]

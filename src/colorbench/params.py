@@ -12,16 +12,42 @@ PARAMS_FILE = "params.yaml"
 PROFILES_DIR = "profiles"
 
 
-def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
-    with open(path) as fh:
-        return yaml.safe_load(fh) or {}
+def load_params(
+    path: str | os.PathLike = PARAMS_FILE, *, only: str | None = None
+) -> dict[str, Any]:
+    """params.yaml, checked against `colorbench.params_schema` (every section, or only the
+    section `only` plus the global keys); a mismatch is one line naming the file and key."""
+    from colorbench.errors import ColorbenchError
+    from colorbench.params_schema import ParamsError, check_params
+
+    try:
+        with open(path) as fh:
+            params = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise ColorbenchError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(params, dict):
+        raise ColorbenchError(f"{path}: expected a map of sections, got {type(params).__name__}")
+    try:
+        check_params(params, only)
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from None
+    return params
+
+
+# Sections whose `seed` is the global `train_seed` when that is set: `colorbench seeds` varies
+# the methods' training alone, while the data, the split and the evaluator stay fixed.
+TRAIN_SEED_SECTIONS = (
+    "train_unet", "train_fg", "train_bg", "train_fusion", "train_global", "train_scgan",
+)  # fmt: skip
 
 
 def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
-    params = load_params(path)
+    params = load_params(path, only=name)
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
+    if name in TRAIN_SEED_SECTIONS and out.get("train_seed") is not None:
+        out["seed"] = out["train_seed"]
     return out
 
 

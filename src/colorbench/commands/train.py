@@ -23,8 +23,13 @@ def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, 
         value = yaml.safe_load(raw)
         node = out
         parts = key.strip().split(".")
-        for p in parts[:-1]:
-            node[p] = dict(node.get(p) or {})
+        for i, p in enumerate(parts[:-1]):
+            child = node.get(p) or {}
+            if not isinstance(child, dict):
+                raise click.BadParameter(
+                    f"{key}: {'.'.join(parts[: i + 1])} is not a map", param_hint="--set"
+                )
+            node[p] = dict(child)
             node = node[p]
         node[parts[-1]] = value
     return out
@@ -108,10 +113,15 @@ def fusion(out: Path, **common: Any) -> None:
 @opt.file_option("--out", default="models/global.pt")
 def global_net(out: Path, **common: Any) -> None:
     """Train SCGAN's global-feature network: a VGG-16-layout classifier on gray images
-    (section train_global: width, epochs, batch_size, lr)."""
+    (section train_global: width, epochs, batch_size, lr). Labels: the manifest's classes,
+    else the COCO categories of the annotations declared in prepare.sources."""
+    from colorbench.detect.coco import annotations_from_sources
+    from colorbench.params import section
     from colorbench.train.global_net import train_global
 
-    _train(train_global, "train_global", out=out, **common)
+    sources = section("prepare", common["params_file"]).get("sources", [])
+    _train(train_global, "train_global", out=out, annotations=annotations_from_sources(sources),
+           **common)  # fmt: skip
 
 
 @command.command("scgan")
@@ -160,8 +170,13 @@ def _train(
 ) -> None:
     """train(*args, params, ...) with the `_common` options; prints the final metrics."""
     from colorbench.params import section
+    from colorbench.params_schema import ParamsError, check_section
 
     params = apply_overrides(section(section_name, params_file), sets)
+    try:
+        check_section(section_name, params)  # the same schema as params.yaml
+    except ParamsError as exc:
+        raise ParamsError(f"--set {exc}") from None
     metrics = train(
         *args,
         params,

@@ -19,7 +19,7 @@ from colorbench.data import download as dl
 from colorbench.data.extract import glob_filter, is_image, safe_extract
 from colorbench.errors import ColorbenchError
 
-DATASETS = ("synthetic", "coco", "places", "folder")
+DATASETS = ("synthetic", "coco", "places", "imagenet", "folder")
 
 # Defaults for every key, so the code runs before params.yaml carries the blocks.
 SYNTHETIC_DEFAULTS: dict[str, Any] = {"n": 1200, "n_background": 400, "size": 96}
@@ -60,6 +60,32 @@ PLACES_DEFAULTS: dict[str, Any] = {
     "max_images": 20000,  # deterministic subset (by seed); null keeps all 1.8M
 }
 
+# ImageNet has no public URL: the archives are placed in the download cache by hand (or
+# base_url names a mirror). File names and md5 sums as torchvision.datasets.ImageNet.
+IMAGENET_DEFAULTS: dict[str, Any] = {
+    "base_url": "",
+    "archives": [
+        {
+            "file": "ILSVRC2012_devkit_t12.tar.gz",
+            "md5": "fa75699e90414af021442c21a62c3abf",
+            "part": "devkit",
+        },
+        {
+            "file": "ILSVRC2012_img_train.tar",
+            "md5": "1d675b47d978889d74fa0da5fadfb00e",
+            "part": "train",
+        },
+        {
+            "file": "ILSVRC2012_img_val.tar",
+            "md5": "29b22e2961454d5413ddabcf34fc5622",
+            "part": "val",
+        },
+    ],
+    "train_fraction": 0.1,  # of each class, in proportion (SCGAN: about 0.13M images)
+    "val_per_class": 10,  # balanced (SCGAN: 10,000 images); null keeps all 50,000
+    "gray_chroma_threshold": 4.0,  # val files with grayscale content are skipped; null keeps them
+}
+
 FOLDER_DEFAULTS: dict[str, Any] = {"path": ""}
 
 DOWNLOAD_DEFAULTS: dict[str, Any] = {"retries": 5, "backoff": 2.0, "timeout": 60.0}
@@ -98,6 +124,10 @@ def acquire(
     opts = _block(params, "download", DOWNLOAD_DEFAULTS)
     if dataset == "coco":
         return acquire_archives(out, _block(params, "coco", COCO_DEFAULTS), cache, opts, seed)
+    if dataset == "imagenet":
+        return acquire_imagenet(
+            out, _block(params, "imagenet", IMAGENET_DEFAULTS), cache, opts, seed
+        )
     return acquire_archives(out, _block(params, "places", PLACES_DEFAULTS), cache, opts, seed)
 
 
@@ -137,28 +167,8 @@ def acquire_archives(
     (only image members are kept, at most `max_images`, a subset chosen by the seed).
     """
     archives = cfg.get("archives") or []
-    if not archives:
-        raise ColorbenchError(f"params: no archives listed for {out.name}")
+    files = fetch_archives(out.name, cfg, cache, opts)
     max_images = cfg.get("max_images")
-    # Every archive must be present before anything is extracted: a missing one fails fast.
-    files = []
-    for spec in archives:
-        url = spec.get("url") or (str(cfg.get("base_url") or "") + str(spec.get("file") or ""))
-        if not url:
-            raise ColorbenchError(f"params: an archive of {out.name} has neither url nor file")
-        files.append(
-            dl.fetch(
-                url,
-                filename=spec.get("filename") or spec.get("file"),
-                cache_dir=cache,
-                size=spec.get("size"),
-                md5=spec.get("md5"),
-                sha256=spec.get("sha256"),
-                retries=int(opts["retries"]),
-                backoff=float(opts["backoff"]),
-                timeout=float(opts["timeout"]),
-            )
-        )
     summary: dict[str, Any] = {"dataset": out.name, "out": str(out), "archives": {}}
     with atomic_dir(out) as tmp:
         for spec, path in zip(archives, files, strict=True):
@@ -173,6 +183,76 @@ def acquire_archives(
             )
     summary["files"] = sum(summary["archives"].values())
     return summary
+
+
+def acquire_imagenet(
+    out: Path, cfg: Mapping[str, Any], cache: Path, opts: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    """ILSVRC2012 subsets streamed out of the verified archives (see data/imagenet.py)."""
+    import tarfile
+
+    from colorbench.data import imagenet
+
+    files = fetch_archives("imagenet", cfg, cache, opts)
+    parts: dict[str, Path] = {}
+    for spec, path in zip(cfg["archives"], files, strict=True):
+        part = spec.get("part")
+        if part not in imagenet.PARTS or part in parts:
+            raise ColorbenchError(
+                f"acquire.imagenet.archives: {path.name} needs a distinct `part`, one of "
+                f"{', '.join(imagenet.PARTS)} (got {part!r})"
+            )
+        parts[part] = path
+    with atomic_dir(out) as tmp:
+        try:
+            summary = imagenet.acquire_imagenet(tmp, parts, cfg, seed)
+        except (OSError, EOFError, tarfile.TarError) as exc:
+            raise ColorbenchError(
+                f"acquire imagenet: reading the archives failed ({exc})"
+            ) from None
+    return {"dataset": "imagenet", "out": str(out), **summary}
+
+
+def fetch_archives(
+    name: str, cfg: Mapping[str, Any], cache: Path, opts: Mapping[str, Any]
+) -> list[Path]:
+    """The verified cached copy of each of `cfg["archives"]`, downloaded when absent.
+
+    Every archive must be present before anything is extracted: a missing one fails fast.
+    An entry without a URL (no `url`, no `base_url`) must have been placed in the cache by
+    hand; a checksum mismatch then keeps the file (it cannot be fetched again).
+    """
+    archives = cfg.get("archives") or []
+    if not archives:
+        raise ColorbenchError(f"params: no archives listed for acquire.{name}")
+    files = []
+    for spec in archives:
+        url = spec.get("url") or (str(cfg.get("base_url") or "") + str(spec.get("file") or ""))
+        if not url:
+            raise ColorbenchError(f"params: an archive of acquire.{name} has neither url nor file")
+        check = {k: spec.get(k) for k in ("size", "md5", "sha256")}
+        if "://" not in url:  # no mirror configured
+            path = cache / (spec.get("filename") or dl.url_filename(url))
+            if not path.is_file():
+                raise ColorbenchError(
+                    f"{path.name} not found in {cache}: place it there by hand, or set "
+                    f"acquire.{name}.base_url (or the archive's url) to a mirror"
+                )
+            dl.verify(path, **check, keep=True)
+            files.append(path)
+            continue
+        files.append(
+            dl.fetch(
+                url,
+                filename=spec.get("filename") or spec.get("file"),
+                cache_dir=cache,
+                **check,
+                retries=int(opts["retries"]),
+                backoff=float(opts["backoff"]),
+                timeout=float(opts["timeout"]),
+            )
+        )
+    return files
 
 
 def acquire_folder(out: Path, cfg: Mapping[str, Any], root: Path) -> dict[str, Any]:

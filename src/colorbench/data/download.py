@@ -67,10 +67,20 @@ def _stamp(path: Path) -> Path:
 
 
 def _mismatch(
-    path: Path, what: str, expected: object, actual: object, name: str | None = None
+    path: Path,
+    what: str,
+    expected: object,
+    actual: object,
+    name: str | None = None,
+    keep: bool = False,
 ) -> ColorbenchError:
-    path.unlink(missing_ok=True)
     _stamp(path).unlink(missing_ok=True)
+    if keep:  # a file the user placed by hand (no URL to fetch it again): never delete it
+        return ColorbenchError(
+            f"{name or path.name}: {what} mismatch (expected {expected}, got {actual}); the file "
+            f"was kept: replace it, or set its {what} in params if it is a known non-official copy"
+        )
+    path.unlink(missing_ok=True)
     return ColorbenchError(
         f"{name or path.name}: {what} mismatch (expected {expected}, got {actual}); the file was "
         f"deleted, run again to download it afresh"
@@ -78,16 +88,21 @@ def _mismatch(
 
 
 def verify(
-    path: Path, size: int | None = None, md5: str | None = None, sha256: str | None = None
+    path: Path,
+    size: int | None = None,
+    md5: str | None = None,
+    sha256: str | None = None,
+    keep: bool = False,
 ) -> None:
-    """Check size and digests; on mismatch delete `path` and raise ColorbenchError.
+    """Check size and digests; on mismatch delete `path` (unless `keep`) and raise
+    ColorbenchError.
 
     A `.verified` stamp (size, mtime, digests) lets later runs skip re-hashing a large
     archive that has not changed since it was checked.
     """
     st = path.stat()
     if size is not None and st.st_size != int(size):
-        raise _mismatch(path, "size", f"{int(size)} bytes", f"{st.st_size} bytes")
+        raise _mismatch(path, "size", f"{int(size)} bytes", f"{st.st_size} bytes", keep=keep)
     want = _expected(md5, sha256)
     if not want:
         return
@@ -102,7 +117,7 @@ def verify(
     got = file_digests(path, tuple(want))
     for algo, value in want.items():
         if got[algo] != value:
-            raise _mismatch(path, algo, value, got[algo])
+            raise _mismatch(path, algo, value, got[algo], keep=keep)
     stamp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, **got}))
 
 

@@ -39,6 +39,7 @@ What the loop does
   a `ResumableSampler`: the order depends only on (seed, epoch) and each rank gets its shard.
   Datasets may define `getitem_epoch(index, epoch)` to draw per-epoch augmentation
   deterministically (colorbench.train.data does); otherwise `dataset[index]` is used.
+  A phase may bring its own dataset (`Phase(dataset=...)`); the others use `run`'s.
   Batch size is per process (global batch = batch_size x world size).
 - Phases run in sequence (e.g. L1 pretraining, then adversarial). A phase lasts `epochs`
   epochs, or `steps` steps when given. Its `schedulers` step once per epoch (or per step with
@@ -98,7 +99,7 @@ from colorbench.train.distributed import (
     shard_batches,
     shutdown,
 )
-from colorbench.train.logging import MetricLogger
+from colorbench.train.logging import MetricLogger, snapshot_metrics
 
 Metrics = Mapping[str, "float | torch.Tensor"]
 StepFn = Callable[[dict[str, Any], "StepContext"], Metrics]
@@ -122,6 +123,9 @@ class Phase:
     schedulers: Sequence[str] = ()
     scheduler_interval: str = "epoch"  # "epoch" | "step"
     train: Sequence[str] | None = None
+    # The phase's own training data (e.g. ParaColorizer pretrains on COCO train only and
+    # adds object crops for the GAN phase); None: the dataset given to `run`.
+    dataset: Dataset | None = None
 
     def __post_init__(self) -> None:
         if self.scheduler_interval not in ("epoch", "step"):
@@ -161,6 +165,7 @@ class Position:
     phase_step: int = 0
     epoch_sums: dict[str, float] = field(default_factory=dict)
     epoch_count: int = 0
+    window: dict[str, list[float]] = field(default_factory=dict)  # values not yet logged
 
 
 class StepContext:
@@ -269,6 +274,7 @@ class TrainLoop:
         self.schedulers: dict[str, Any] = {}
         self.logger: MetricLogger | None = None
         self.resumed_from: int | None = None
+        self._log_history: dict[str, str] = {}
         self._last_good_step: int | None = None
         self._pos = Position()
         # Model initialisation after this point is reproducible from the seed.
@@ -344,12 +350,15 @@ class TrainLoop:
                 "phase_step": p.phase_step,
                 "epoch_sums": dict(p.epoch_sums),
                 "epoch_count": p.epoch_count,
+                "window": {k: list(v) for k, v in p.window.items()},
             },
             "modules": {n: self._raw[n].state_dict() for n in self._trainable},
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict(),
             "rng": ckpt.rng_state(),
+            # dvc repro deletes logs/<run> before a resumed stage: keep its history here
+            "log_history": snapshot_metrics(self.log_dir) if self.is_main else {},
         }
 
     def save_checkpoint(self, finished: bool = False) -> None:
@@ -409,11 +418,13 @@ class TrainLoop:
         if state.get("world_size") != self.env.world_size:
             # Shards differ with the world size: redo the interrupted epoch from its start.
             self._pos.batch, self._pos.epoch_sums, self._pos.epoch_count = 0, {}, 0
+            self._pos.window = {}
         ckpt.set_rng_state(state["rng"])
         if self.env.rank:
             ckpt.seed_all(self.cfg.seed + 7919 * self.env.rank + self._pos.step)
         self._last_good_step = self._pos.step
         self.resumed_from = self._pos.step
+        self._log_history = state.get("log_history") or {}
         self._note(f"resuming {self.cfg.run_name} from step {self._pos.step}")
         return True
 
@@ -498,14 +509,15 @@ class TrainLoop:
         """
         if not phases:
             raise ValueError("no phases to run")
-        n = len(dataset)  # type: ignore[arg-type]
-        per_epoch = shard_batches(n, self.env.world_size, self.cfg.batch_size)
-        if per_epoch == 0:
-            raise ColorbenchError(
-                f"run {self.cfg.run_name!r}: {n} training samples are fewer than one batch "
-                f"({self.cfg.batch_size} x {self.env.world_size} processes); lower batch_size "
-                "or add data"
-            )
+        datasets = [dataset if p.dataset is None else p.dataset for p in phases]
+        for p, ds in zip(phases, datasets, strict=True):
+            n = len(ds)  # type: ignore[arg-type]
+            if (p.steps or p.epochs) and not self._batches(n):
+                raise ColorbenchError(
+                    f"run {self.cfg.run_name!r}: {n} training samples (phase {p.name!r}) are "
+                    f"fewer than one batch ({self.cfg.batch_size} x {self.env.world_size} "
+                    "processes); lower batch_size or add data"
+                )
         resumed = self._try_resume()
         if not resumed and self.env.rank:
             ckpt.seed_all(self.cfg.seed + 7919 * self.env.rank)
@@ -514,15 +526,18 @@ class TrainLoop:
             enabled=self.is_main,
             resume_step=self._pos.step if resumed else None,
             params=self.run_config,
+            history=self._log_history,
         )
-        sampler = ResumableSampler(
-            n, seed=self.cfg.seed, rank=self.env.rank, world_size=self.env.world_size
-        )
-        loader = self._loader(dataset, sampler)
         last: dict[str, float] = {}
         try:
             while self._pos.phase < len(phases):
                 phase = phases[self._pos.phase]
+                n = len(datasets[self._pos.phase])  # type: ignore[arg-type]
+                sampler = ResumableSampler(
+                    n, seed=self.cfg.seed, rank=self.env.rank, world_size=self.env.world_size
+                )
+                loader = self._loader(datasets[self._pos.phase], sampler)
+                per_epoch = self._batches(n)
                 last = self._run_phase(phase, loader, sampler, per_epoch, eval_fn, on_step_end)
                 if preview_fn is not None and self.is_main:
                     ctx = StepContext(self, phase.name, self._pos)
@@ -540,6 +555,10 @@ class TrainLoop:
         finally:
             self.logger.close()
         return last
+
+    def _batches(self, n: int) -> int:
+        """Batches per epoch of a dataset of n samples (per process)."""
+        return shard_batches(n, self.env.world_size, self.cfg.batch_size)
 
     def _phase_done(self, phase: Phase) -> bool:
         if phase.steps is not None:
@@ -559,7 +578,6 @@ class TrainLoop:
 
         self._set_modes(phase)
         last: dict[str, float] = {}
-        window: dict[str, list[float]] = {}
         every = self.cfg.checkpoint_every
         while not self._phase_done(phase):
             pos = self._pos
@@ -577,6 +595,7 @@ class TrainLoop:
             )
             for batch in loader:
                 ctx = StepContext(self, phase.name, pos)
+                window = pos.window  # checkpointed: a resumed run logs the same means
                 metrics = phase.step_fn(self._to_device(batch), ctx)
                 if ctx._stepped_opts:
                     self.scaler.update()
@@ -608,6 +627,7 @@ class TrainLoop:
                 if every and pos.step % every == 0 and pos.batch < per_epoch:
                     self.save_checkpoint()
             bar.close()
+            window = pos.window
             if window:  # what is left of the logging window at the epoch's end
                 means = {k: float(np.mean(v)) for k, v in window.items()}
                 self.logger.log({f"{phase.name}/{k}": v for k, v in means.items()}, pos.step)
