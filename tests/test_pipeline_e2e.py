@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_study_browser import complete_by_keyboard
 
 pytestmark = pytest.mark.slow
 
@@ -105,6 +106,18 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
     assert set(status) == {"report"}
+    assert "No human study has been scored" in report
+
+    # A blind study of the run's outputs, taken in Chromium with the keyboard alone (scripted
+    # answers), then scored by the `study` stage into the report.
+    _run(["colorbench", "study", "build", "--method", "unet", "--method", "scgan",
+          "--participants", "1", "--batches", "1", "--per-batch", "2", "--trial", "1",
+          "--groups", "1", "--out", "studies/e2e"], work)  # fmt: skip
+    complete_by_keyboard(work / "studies" / "e2e")
+    _run(["dvc", "repro"], work)
+    scores = json.loads((work / "reports/study/scores.json").read_text())
+    assert scores[0]["fooling"]["methods"]["scgan"]["F"]["mean"] == 0.75  # wrong, not sure
+    assert "### Study `e2e`" in (work / "reports/README.md").read_text()
 
 
 def test_profile_switch_changes_only_declared_params(repo_root: Path, tmp_path: Path) -> None:
