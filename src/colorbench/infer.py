@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from colorbench import color
 from colorbench.atomic import atomic_path
+from colorbench.batching import header_pixels, net_batch, plan_batches
 from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.models.densefuse import STRATEGIES, DenseFuse
@@ -246,11 +247,16 @@ def colorize_images(
     names: Sequence[str] | None = None,
     workers: int = 2,
     progress: bool = True,
+    rejects: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
-    """Colorize `paths` into out_dir/<name>.png (same size as each input); returns the paths.
+    """Colorize `paths` into out_dir/<name>.png (same size as each input); returns the
+    paths written.
 
     Only each input's L channel is used (a colour input is treated as its gray version).
-    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`.
+    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`. An input that cannot
+    be decoded is an error, or, when a `rejects` list is given, skipped and appended to it
+    as (path, reason). `batch_size` is an upper bound: `colorbench.batching` sizes batches
+    by the device's pixel budget and keeps huge inputs out of shared batches.
     """
     if model_size < 1 or batch_size < 1:
         raise ColorbenchError(
@@ -262,6 +268,19 @@ def colorize_images(
     dev = as_device(device)
     model = model.to(dev).eval()
     index = {p: i for i, p in enumerate(paths)}
+    # `batch_size` caps the batch; the device's pixel budget and host memory decide it.
+    per_pass = net_batch(dev, model_size * model_size, batch_size)
+    plan = plan_batches([header_pixels(p) for p in paths], per_pass)
+    written: list[Path] = []
+
+    def load(path: Path) -> np.ndarray | str:
+        try:
+            return _load_lab(path)
+        except ColorbenchError as exc:
+            if rejects is None:
+                raise
+            return str(exc)  # the reason, recorded below
+
     with (
         tqdm(total=len(paths), desc="colorize", unit="img", disable=not progress) as bar,
         _quiet_gamut_clipping(),
@@ -269,7 +288,18 @@ def colorize_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        for batch, labs in _Prefetcher(pool, _load_lab, list(_batches(paths, batch_size))):
+        batches = [[paths[i] for i in b] for b in plan]
+        for loaded_batch, loaded in _Prefetcher(pool, load, batches):
+            batch, labs = [], []
+            for path, lab in zip(loaded_batch, loaded, strict=True):
+                if isinstance(lab, str):
+                    rejects.append((path, lab))  # type: ignore[union-attr]
+                else:
+                    batch.append(path)
+                    labs.append(lab)
+            if not batch:
+                bar.update(len(loaded_batch))
+                continue
             l_full = [torch.from_numpy(lab[..., 0]).to(dev)[None, None] for lab in labs]
             l_small = torch.cat([resize_l(color.normalize_l(lf), model_size) for lf in l_full])
             ab_small = predict_ab_small(model, l_small, predictor)
@@ -279,10 +309,11 @@ def colorize_images(
                 out_lab = lab.copy()  # L stays the full-resolution original, bit for bit
                 out_lab[..., 1:] = ab.permute(1, 2, 0).cpu().numpy()
                 writer.submit(_write_lab, outs[index[path]], out_lab)
+                written.append(outs[index[path]])
             writer.end_batch()
-            bar.update(len(batch))
+            bar.update(len(loaded_batch))
         writer.close()
-    return outs
+    return written
 
 
 def _write_lab(path: Path, lab: np.ndarray) -> None:
@@ -374,21 +405,23 @@ def fuse_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        order = list(range(len(pairs)))
-        for batch, loaded in _Prefetcher(
-            pool, lambda i: _load_pair(pairs[i]), list(_batches(order, batch_size))
-        ):
+        # Host memory holds both images of a pair; the network runs at full resolution,
+        # so its pixel budget splits each same-size group.
+        plan = plan_batches([2 * header_pixels(a) for a, _ in pairs], batch_size)
+        for batch, loaded in _Prefetcher(pool, lambda i: _load_pair(pairs[i]), plan):
             # Same-size runs go through the network together; sizes may differ across images.
             groups: dict[tuple[int, ...], list[int]] = {}
             for k, (a, _) in enumerate(loaded):
                 groups.setdefault(a.shape, []).append(k)
-            for ks in groups.values():
-                a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
-                b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
-                with _autocast(dev):
-                    out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
-                for k, img in zip(ks, out, strict=True):
-                    writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
+            for same in groups.values():
+                h, w = loaded[same[0]][0].shape[:2]
+                for ks in _batches(same, net_batch(dev, h * w, batch_size)):
+                    a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
+                    b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
+                    with _autocast(dev):
+                        out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
+                    for k, img in zip(ks, out, strict=True):
+                        writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
             writer.end_batch()
             bar.update(len(batch))
         writer.close()

@@ -377,6 +377,26 @@ class ImportResult:
     not_found: list[str] = dataclasses.field(default_factory=list)
 
 
+# Files with no pinned size or digest are load-checked before they are installed: a file
+# that does not load into its network is refused at import, not at first use.
+LOAD_CHECKS: dict[str, str] = {"u2netp": "colorbench.saliency.deep:load_u2netp"}
+
+
+def load_check(name: str, path: Path) -> str | None:
+    """None when `path` loads into `name`'s network (or `name` has no load check)."""
+    target = LOAD_CHECKS.get(name)
+    if target is None:
+        return None
+    import importlib
+
+    module, fn = target.split(":")
+    try:
+        getattr(importlib.import_module(module), fn)(path)
+    except ColorbenchError as exc:
+        return f"content that does not load ({exc})"
+    return None
+
+
 def import_dir(src_dir: Path, names: Iterable[str] | None = None) -> ImportResult:
     """Copy registry files found in `src_dir` (by file name, searched recursively) into the
     cache after verifying them; a file that fails verification is reported, not copied."""
@@ -395,6 +415,8 @@ def import_dir(src_dir: Path, names: Iterable[str] | None = None) -> ImportResul
             result.not_found.append(e.name)
             continue
         reason = check_file(e, src)
+        if reason is None and e.expected_prefix is None:
+            reason = load_check(e.name, src)
         if reason is not None:
             result.mismatched.append(f"{e.name}: {src} has {reason}")
             continue

@@ -31,7 +31,7 @@ DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics.json")
+    metrics: Path = Path("reports/metrics_details.json")
     per_image: Path = Path("reports/per_image")
     outputs: Path = Path("outputs")
     prepared: Path = Path("data/prepared")
@@ -39,6 +39,7 @@ class ReportConfig:
     out: Path = Path("reports")
     saliency_pred: Path = Path("outputs_saliency/scgan")
     saliency_gt: Path = Path("data/saliency")
+    study: Path = Path("reports/study")  # the `study` stage's human-evaluation tables
     crops: Path = Path("data/crops")  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
@@ -63,7 +64,7 @@ def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
-    # exp show drops non-scalars (intervals): the workspace row uses the full metrics.json.
+    # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
@@ -173,6 +174,21 @@ def _draw_figures(
     return drawn, skipped
 
 
+def _human_section(study: Path, out: Path) -> str:
+    """The `study` stage's section (its tables inlined), or why there is none."""
+    readme = study / "README.md"
+    if not readme.is_file():
+        return f"Not scored: no {readme} (run `dvc repro study`)."
+    try:
+        where = study.resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        where = study.as_posix()
+    text = readme.read_text(encoding="utf-8").strip()
+    if any(study.glob("*.csv")):
+        text += f"\n\nEvery table as csv and LaTeX: [{where}/]({where}/)."
+    return text
+
+
 def provenance_lines(cfg: ReportConfig) -> tuple[bool, list[str]]:
     """(stand-in weights used?, the report's provenance section)."""
     stand_in, lines = weights_section([cfg.logs, cfg.per_image, cfg.saliency_gt, cfg.crops])
@@ -218,6 +234,11 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     notes.append(
         "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
     )
+    if (cfg.out / "seeds.md").is_file():
+        notes.append(
+            "Seed variance (mean ± sd across training seeds, and which conclusions survive "
+            "it): [seeds.md](seeds.md), written by `colorbench seeds N`."
+        )
 
     stand_in, provenance = provenance_lines(cfg)
     summary = ReportSummary(readme=cfg.out / "README.md")
@@ -228,6 +249,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     summary.figures = [cfg.out / "figures" / f.file for f in drawn]
     summary.skipped = skipped
     index = IndexData(
+        human=_human_section(cfg.study, cfg.out),
         ctx=ctx,
         methods=results.method_names,
         source=str(cfg.metrics),
