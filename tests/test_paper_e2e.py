@@ -99,7 +99,7 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     assert json.loads(_run(["dvc", "status", "--json"], work, env).stdout or "{}") == {}
 
     params = yaml.safe_load((work / "params.yaml").read_text())
-    metrics = json.loads((work / "reports/metrics.json").read_text())
+    metrics = json.loads((work / "reports/metrics_details.json").read_text())
     for method in METHODS:
         got = metrics["methods"][method]
         for key in resolve_metrics(params["evaluate"]["metrics"]):
