@@ -111,7 +111,11 @@ def make_project(root: Path, methods: list[str] = METHODS, saliency: bool = True
     """A repo-like folder with everything the report stage reads, 32 px images."""
     rng = np.random.default_rng(0)
     (root / "reports" / "per_image").mkdir(parents=True)
-    (root / "reports" / "metrics.json").write_text(json.dumps(metrics_json(methods)))
+    from colorbench.metrics.stage import headline
+
+    full = metrics_json(methods)
+    (root / "reports" / "metrics_details.json").write_text(json.dumps(full))
+    (root / "reports" / "metrics.json").write_text(json.dumps(headline(full)))
     for k, m in enumerate(methods):
         df = pd.DataFrame(
             {
@@ -655,6 +659,7 @@ def test_build_report_end_to_end(tmp_path: Path) -> None:
         "README.md",
         "figures",
         "metrics.json",
+        "metrics_details.json",
         "per_image",
         "tables",
     ]
@@ -665,7 +670,7 @@ def test_build_report_end_to_end(tmp_path: Path) -> None:
 def test_report_without_optional_inputs(tmp_path: Path) -> None:
     root = tmp_path
     (root / "reports").mkdir()
-    (root / "reports" / "metrics.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
+    (root / "reports" / "metrics_details.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
     optional = ("per_image", "outputs", "prepared", "logs", "saliency_pred", "saliency_gt")
     summary = build_report(_config(root, missing=optional))
     assert summary.figures == [] and len(summary.skipped) >= 5

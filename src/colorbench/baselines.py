@@ -13,6 +13,7 @@ from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
+from colorbench.interrupts import quiet_worker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _map(fn, jobs: list, workers: int, desc: str) -> None:
     from tqdm import tqdm
 
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
             for _ in tqdm(pool.map(fn, jobs, chunksize=16), total=len(jobs), desc=desc):
                 pass
     else:
@@ -148,7 +149,7 @@ def import_external(
             for i in present
         ]
         if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(workers) as pool:
+            with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
                 flags = list(pool.map(_import_one, jobs, chunksize=16))
         else:
             flags = [_import_one(j) for j in jobs]

@@ -69,7 +69,7 @@ _COLORIZER = {
     "version": Choice(("v2", "v3")),
 }  # fmt: skip
 
-GLOBAL = {"profile": str, "seed": int, "device": str, "num_workers": int}
+GLOBAL = {"profile": str, "seed": int, "train_seed": int, "device": str, "num_workers": int}
 SECTIONS: dict[str, dict[str, Any]] = {
     "acquire": {
         "datasets": ListOf(str),  # acquire names the datasets it knows

@@ -65,6 +65,9 @@ def read_labels(path: str) -> dict[str, str]:
               help="Bootstrap resamples for the 95% intervals (0: none).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:N].")
+@click.option("--allow-missing", is_flag=True,
+              help="Evaluate even when some GT images have no prediction; FILE.json records "
+              "n_missing per metric and the names under `missing`.")  # fmt: skip
 def command(
     pred: str,
     gt: str,
@@ -79,6 +82,7 @@ def command(
     bootstrap: int,
     seed: int,
     device: str,
+    allow_missing: bool,
 ) -> None:
     """Evaluate colourised images in PRED against GT, paired by file name.
 
@@ -107,13 +111,17 @@ def command(
         bootstrap=bootstrap,
         seed=seed,
         device=device,
+        allow_missing=allow_missing,
     )
-    write_json(out, summary)
+    info = table.pairing
+    missing = info.get("missing") or []
+    # metric name -> {mean, ...} stays the contract; the gap is one extra entry when there is one
+    write_json(out, {**summary, **({"missing": {"n_missing": len(missing), "names": missing}}
+                                   if missing else {})})  # fmt: skip
     if per_image:
         with atomic_file(per_image, newline="") as fh:
             table.write_csv(fh)
-    info = table.pairing
-    extra = info.get("gt_without_pred", 0)
+    extra = len(missing)
     click.echo(
         f"evaluated {len(table)} image(s)"
         + (f"; {extra} ground-truth image(s) had no prediction" if extra else "")

@@ -200,8 +200,11 @@ _CFG: _WorkerConfig | None = None
 
 
 def _init_worker(cfg: _WorkerConfig) -> None:
+    from colorbench.interrupts import quiet_worker
+
     global _CFG
     _CFG = cfg
+    quiet_worker()
 
 
 def _work(task: tuple[str, str]) -> tuple[bool, tuple[int, int, float] | str]:

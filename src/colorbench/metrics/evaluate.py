@@ -34,6 +34,7 @@ from colorbench.metrics.pairing import (  # noqa: F401  (re-exported: the public
     PER_IMAGE,
     PIXEL,
     Pairing,
+    _few,
     index_images,
     pair_images,
     resolve_metrics,
@@ -105,6 +106,7 @@ def evaluate_table(
     ids: Sequence[str] | None = None,
     gt_cache: dict | None = None,
     progress: bool = True,
+    allow_missing: bool = False,
 ) -> tuple[dict[str, dict], PerImage]:
     """Evaluate pred_dir against gt_dir.
 
@@ -115,6 +117,8 @@ def evaluate_table(
     with networks; 0 = in this thread, < 0 = one per available core).
     `ids` restricts evaluation to those stems (all must exist). `gt_cache` (a dict the
     caller keeps across methods with the same gt) saves re-extracting gt features.
+    Without `ids`, ground-truth images lacking a prediction are an error unless
+    `allow_missing`; each summary entry then records `n_missing`.
     """
     from tqdm import tqdm
 
@@ -123,6 +127,13 @@ def evaluate_table(
     keys = resolve_metrics(metrics)
     pairing = pair_images(pred_dir, gt_dir, ids)
     names = [p[0] for p in pairing.pairs]
+    if pairing.missing and not allow_missing:
+        n_gt = len(pairing.missing) + len(pairing.pairs)
+        raise ColorbenchError(
+            f"{pred_dir} lacks predictions for {len(pairing.missing)} of the {n_gt} "
+            f"ground-truth images: {_few(pairing.missing)}; colorize them, or pass "
+            "--allow-missing to evaluate the others (metrics.json records the gap)"
+        )
     if pairing.gt_without_pred:
         log.info("%d ground-truth image(s) have no prediction", pairing.gt_without_pred)
     worker_keys = frozenset(keys) & (PIXEL | {"delta_colorful"})
@@ -161,6 +172,9 @@ def evaluate_table(
     unavailable = nets.unavailable if nets is not None else {}
     summary = _summarize(keys, nets, per_image, cf_gt, feats, gt_fid, gt_efd, fid_mode,
                          bootstrap, seed, len(seen))  # fmt: skip
+    if ids is None:  # with ids (the stage) a missing prediction is always an error
+        for entry in summary.values():
+            entry["n_missing"] = len(pairing.missing)
     table = PerImage(
         seen,
         {k: np.concatenate(v) for k, v in per_image.items() if k not in unavailable},
@@ -168,6 +182,7 @@ def evaluate_table(
             "n": len(seen),
             "gt_without_pred": pairing.gt_without_pred,
             "pred_ignored": pairing.pred_ignored,
+            "missing": list(pairing.missing),
         },
     )
     return summary, table

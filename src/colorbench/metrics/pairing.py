@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench.errors import ColorbenchError
@@ -89,6 +89,7 @@ class Pairing:
     pairs: list[tuple[str, Path, Path]]
     gt_without_pred: int = 0
     pred_ignored: int = 0
+    missing: list[str] = field(default_factory=list)  # ground-truth stems without a prediction
 
 
 def pair_images(
@@ -107,7 +108,8 @@ def pair_images(
             )
         names = list(pred)
         result = Pairing([(s, pred[s], gt[s]) for s in names])
-        result.gt_without_pred = sum(1 for s in gt if s not in pred)
+        result.missing = [s for s in gt if s not in pred]
+        result.gt_without_pred = len(result.missing)
     else:
         no_gt = [s for s in ids if s not in gt]
         if no_gt:

@@ -1,10 +1,12 @@
 """The `evaluate` DVC stage: every method folder in outputs/ against the prepared test split,
-one combined reports/metrics.json and reports/per_image/<method>.csv.
+reports/metrics_details.json, the headline reports/metrics.json and reports/per_image/<method>.csv.
 
-metrics.json shape (the report stage reads it):
+metrics_details.json (the report stage reads it):
   {"n_images", "fid_mode", "profile",
    "methods": {method: {metric: {"mean", "std", "ci95", "n"} | set-level | unavailable}},
    "paired":  {method: {metric: {"vs", "mean_diff", "ci95", "p_value", "test", "n"}}}}
+metrics.json (DVC's declared metrics file, sized for `dvc metrics diff` / `dvc exp show`):
+  {"n_images", "methods": {method: {headline metric: mean | null}}}
 """
 
 from __future__ import annotations
@@ -46,6 +48,21 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_file(path) as fh:
         json.dump(jsonable(obj), fh, indent=2, allow_nan=False)
         fh.write("\n")
+
+
+# The numbers people compare across runs; everything else stays in the details file.
+HEADLINE = ("psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1")
+
+
+def headline(result: dict) -> dict:
+    """The means of the HEADLINE metrics per method (null when unavailable)."""
+    return {
+        "n_images": result["n_images"],
+        "methods": {
+            method: {k: summary[k].get("mean") for k in HEADLINE if k in summary}
+            for method, summary in result["methods"].items()
+        },
+    }
 
 
 def method_dirs(outputs_dir: str | os.PathLike) -> list[Path]:
@@ -101,11 +118,13 @@ def evaluate_methods(
     evaluator_path: str | os.PathLike | None = "models/evaluator.pt",
     saliency_pred_dir: str | os.PathLike = "outputs_saliency",
     saliency_gt_dir: str | os.PathLike = "data/saliency",
+    details_json: str | os.PathLike | None = None,
 ) -> dict:
     """Evaluate every outputs/<method>/ on the test split (role main); write the reports.
 
     A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
-    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps."""
+    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
+    `details_json` defaults to metrics_details.json beside `metrics_json`."""
     from colorbench.data.manifest import IMAGES, read_manifest, select
     from colorbench.metrics.evaluate import evaluate
     from colorbench.metrics.saliency_agreement import saliency_agreement
@@ -162,5 +181,6 @@ def evaluate_methods(
     with atomic_dir(per_image_dir) as tmp:
         for name, df in per_image.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-    write_json(metrics_json, result)
+    write_json(details_json or Path(metrics_json).with_name("metrics_details.json"), result)
+    write_json(metrics_json, headline(result))
     return result
