@@ -18,6 +18,7 @@ piece being missing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -35,6 +36,8 @@ from colorbench.report.spec import spec
 from colorbench.report.tables import Cell, Column, Table
 
 METRICS_FILE = "reports/metrics.json"
+DETAILS_FILE = "reports/metrics_details.json"
+PER_IMAGE_DIR = "reports/per_image"
 PARAMS_FILE = "params.yaml"
 
 
@@ -46,6 +49,52 @@ class Run:
     params: dict[str, Any]
     results: Results | None
     problem: str | None = None  # why it has no results
+    repo: Path | None = None  # where its committed files (details, per-image csvs) are read
+
+    def read(self, rel: str) -> str | None:
+        """A file of this run: the workspace's, or the one committed in its experiment."""
+        if self.repo is None:
+            return None
+        if self.kind == "workspace":
+            path = self.repo / rel
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        try:
+            proc = subprocess.run(
+                ["git", "show", f"{self.rev}:{rel}"],
+                cwd=self.repo, capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout if proc.returncode == 0 else None
+
+    def per_image(self, method: str) -> Any:
+        """The run's per-image csv of `method` as a DataFrame, or None."""
+        import io
+
+        import pandas as pd
+
+        text = self.read(f"{PER_IMAGE_DIR}/{method}.csv")
+        if not text:
+            return None
+        try:
+            df = pd.read_csv(io.StringIO(text), dtype={"image": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+        return df if "image" in df.columns else None
+
+
+def with_details(runs: list[Run], repo: str | os.PathLike) -> None:
+    """Give experiment and baseline runs their committed metrics_details.json (intervals,
+    std, n: `dvc exp show` carries only the headline means) and a repo to read from."""
+    for r in runs:
+        r.repo = Path(repo)
+        if r.kind == "workspace" or r.results is None:
+            continue
+        text = r.read(DETAILS_FILE)
+        if not text:
+            continue
+        with contextlib.suppress(ColorbenchError, json.JSONDecodeError):  # else: the means
+            r.results = results_from_dict(json.loads(text), f"{r.name}:{DETAILS_FILE}")
 
 
 def run_exp_show(repo: str | os.PathLike = ".", timeout: float = 600) -> Any:
@@ -386,5 +435,9 @@ def ablation_tables(runs: list[Run], ctx: Context, from_experiments: bool) -> li
     ]
 
 
-def current_run(results: Results, params: dict[str, Any]) -> Run:
-    return Run("workspace", "workspace", "workspace", params, results)
+def current_run(
+    results: Results, params: dict[str, Any], repo: str | os.PathLike | None = None
+) -> Run:
+    return Run(
+        "workspace", "workspace", "workspace", params, results, repo=Path(repo) if repo else None
+    )
