@@ -23,6 +23,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.report import (
     ReportConfig,
     ablation_paracolorizer,
+    ablation_scgan,
     build_report,
     content,
     experiments,
@@ -548,7 +549,7 @@ def test_scgan_setting_labels() -> None:
             "lambda_gan": 0.05,
         }
     }
-    label = experiments.scgan_setting
+    label = ablation_scgan.scgan_setting
     assert label(full) == "SCGAN (full)"
     no_att = _variant(full, "train_scgan.attention_loss", False)
     assert label(no_att) == "w/o attention loss (same data)"
