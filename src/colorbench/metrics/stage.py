@@ -5,6 +5,10 @@ metrics.json shape (the report stage reads it):
   {"n_images", "fid_mode", "profile",
    "methods": {method: {metric: {"mean", "std", "ci95", "n"} | set-level | unavailable}},
    "paired":  {method: {metric: {"vs", "mean_diff", "ci95", "p_value", "test", "n"}}}}
+With evaluation protocols (evaluate_protocols, the DAG's stage): outputs/<protocol>/<method>/
+on each protocol's set; the top level is the primary (first) protocol's block, plus
+  "protocol": its name, "protocols": {name: {"about", "n_images", "methods", "paired"}},
+and reports/per_image/<protocol>/<method>.csv besides the primary's reports/per_image/*.csv.
 """
 
 from __future__ import annotations
@@ -104,17 +108,104 @@ def evaluate_methods(
 
     A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
     SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps."""
-    from colorbench.data.manifest import IMAGES, read_manifest, select
+    from colorbench.data.manifest import read_manifest, select
+
+    manifest_dir = Path(prepared_dir)
+    test = select(_manifest(manifest_dir, read_manifest), split="test", role="main")
+    if test.empty:
+        raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
+    result, per_image = _evaluate_set(
+        test, outputs_dir, manifest_dir, metrics, fid_mode, bootstrap, batch_size, num_workers,
+        device, seed, profile, baseline, evaluator_path, saliency_pred_dir, saliency_gt_dir,
+    )  # fmt: skip
+    _write(result, {"": per_image}, metrics_json, per_image_dir)
+    return result
+
+
+def _manifest(manifest_dir: Path, read_manifest) -> pd.DataFrame:
+    if not (manifest_dir / "manifest.csv").is_file():
+        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
+    return read_manifest(manifest_dir)
+
+
+def _write(
+    result: dict,
+    per_image: dict[str, dict[str, pd.DataFrame]],
+    metrics_json: str | os.PathLike,
+    per_image_dir: str | os.PathLike,
+) -> None:
+    """per_image: {subfolder ('' = the folder itself): {method: frame}}."""
+    with atomic_dir(per_image_dir) as tmp:
+        for sub, frames in per_image.items():
+            (tmp / sub).mkdir(parents=True, exist_ok=True)
+            for name, df in frames.items():
+                df.to_csv(tmp / sub / f"{name}.csv", index=False)
+    write_json(metrics_json, result)
+
+
+def evaluate_protocols(
+    params: dict[str, Any],
+    outputs_dir: str | os.PathLike = "outputs",
+    prepared_dir: str | os.PathLike = "data/prepared",
+    metrics_json: str | os.PathLike = "reports/metrics.json",
+    per_image_dir: str | os.PathLike = "reports/per_image",
+    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    **kwargs: Any,
+) -> dict:
+    """Evaluate outputs/<protocol>/<method>/ for every protocol of `params` (see the module
+    docstring); `kwargs` are evaluate_methods' settings. A protocol's `metrics` replace
+    kwargs' `metrics` for its set."""
+    from colorbench import protocols as proto
+    from colorbench.data.manifest import read_manifest
+
+    manifest_dir = Path(prepared_dir)
+    manifest = _manifest(manifest_dir, read_manifest)
+    seed = int(kwargs.get("seed", 0))
+    blocks: dict[str, dict] = {}
+    frames: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, protocol in proto.load(params).items():
+        log.info("protocol %s: %s", name, protocol.describe())
+        rows = proto.select_rows(manifest, protocol, seed)
+        settings = dict(kwargs)
+        if protocol.metrics is not None:
+            settings["metrics"] = list(protocol.metrics)
+        blocks[name], frames[name] = _evaluate_set(
+            rows,
+            Path(outputs_dir) / name,
+            manifest_dir,
+            saliency_pred_dir=Path(saliency_pred_dir) / name,
+            **settings,
+        )
+        blocks[name] = {"about": protocol.describe(), **blocks[name]}
+    primary = next(iter(blocks))
+    result = {**blocks[primary], "protocol": primary, "protocols": blocks}
+    _write(result, {"": frames[primary], **frames}, metrics_json, per_image_dir)
+    return result
+
+
+def _evaluate_set(
+    test: pd.DataFrame,
+    outputs_dir: str | os.PathLike,
+    manifest_dir: Path,
+    metrics: list[str] | None = None,
+    fid_mode: str = "standard",
+    bootstrap: int = 1000,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    device: str = "auto",
+    seed: int = 0,
+    profile: str = "synthetic",
+    baseline: str = "gray",
+    evaluator_path: str | os.PathLike | None = "models/evaluator.pt",
+    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    saliency_gt_dir: str | os.PathLike = "data/saliency",
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Every method folder of `outputs_dir` on the manifest rows `test`: (result, per-image)."""
+    from colorbench.data.manifest import IMAGES
     from colorbench.metrics.evaluate import evaluate
     from colorbench.metrics.saliency_agreement import saliency_agreement
     from colorbench.metrics.stats import summarize
 
-    manifest_dir = Path(prepared_dir)
-    if not (manifest_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
-    test = select(read_manifest(manifest_dir), split="test", role="main")
-    if test.empty:
-        raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
     ids = test["id"].tolist()
     labels = dict(zip(test["id"], test["label"], strict=True))
     # The profile's own classifier is the Top-1/Fréchet network only in `synthetic`;
@@ -157,8 +248,4 @@ def evaluate_methods(
         "methods": methods,
         "paired": paired_tests(per_image, baseline, bootstrap, seed),
     }
-    with atomic_dir(per_image_dir) as tmp:
-        for name, df in per_image.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
-    write_json(metrics_json, result)
-    return result
+    return result, per_image
