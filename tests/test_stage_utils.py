@@ -72,5 +72,6 @@ def test_crops_and_saliency_stage_scripts(tmp_path: Path) -> None:
     assert len(list((root / "data" / "saliency").glob("*.png"))) == 3
     (root / "params.yaml").write_text(yaml.safe_dump({**params, "crops": {"backend": "yolo"}}))
     proc = _run_stage("crops", root)
-    assert proc.returncode == 1 and "error: unknown crops backend 'yolo'" in proc.stderr
+    assert proc.returncode == 1
+    assert "crops.backend: 'yolo' is not one of annotations, maskrcnn" in proc.stderr
     assert "Traceback" not in proc.stderr

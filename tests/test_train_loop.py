@@ -309,3 +309,30 @@ def test_truncate_metrics_keeps_history_up_to_the_checkpoint(tmp_path) -> None:
     truncate_metrics(tmp_path / "plots/metrics", 2)
     assert tsv.read_text() == "timestamp\tstep\tloss\n1\t1\t0.5\n2\t2\t0.4\n"
     assert sorted(p.name for p in tsv.parent.iterdir()) == ["loss.tsv"]  # no temporaries
+
+
+def test_resume_after_dvc_removed_the_logs_keeps_the_whole_history(tmp_path: Path) -> None:
+    """DVC deletes a stage's outs (logs/<run>) before re-running it: the resumed run must
+    still log every step, byte-identical to an uninterrupted run's histories."""
+    import shutil
+
+    data = ToyData()
+    ref = build(tmp_path / "ref")
+    ref.run(PHASES, data)
+    ref.close()
+    run = tmp_path / "run"
+    loop = build(run)
+    with pytest.raises(Interrupt):
+        loop.run(PHASES, data, on_step_end=interrupt_at(17))
+    loop.close()
+    shutil.rmtree(run / "logs")  # what `dvc repro` does to the stage's outs
+    loop = build(run)
+    loop.run(PHASES, data)
+    loop.close()
+    assert loop.resumed_from == 15
+    ref_dir, run_dir = (p / "logs" / "toy" / "plots" / "metrics" for p in (tmp_path / "ref", run))
+    ref_files = sorted(p.relative_to(ref_dir) for p in ref_dir.rglob("*.tsv"))
+    assert ref_files == sorted(p.relative_to(run_dir) for p in run_dir.rglob("*.tsv"))
+    assert (ref_dir / "pre" / "l1.tsv").read_text().count("\n") > 5
+    for rel in ref_files:
+        assert (run_dir / rel).read_text() == (ref_dir / rel).read_text(), rel

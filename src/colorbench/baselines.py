@@ -91,10 +91,11 @@ def _import_one(args: tuple[Path, Path, int, int]) -> bool:
     """Copy one image as RGB PNG at (w, h); True when it had to be resized."""
     from PIL import Image
 
+    from colorbench.metrics.decode import read_rgb
+
     src, dst, w, h = args
     try:
-        with Image.open(src) as im:
-            rgb = im.convert("RGB")
+        rgb = Image.fromarray(read_rgb(src))
     except Exception as exc:  # the file's fault: name it
         raise ColorbenchError(f"cannot decode {src}: {exc}") from None
     resized = rgb.size != (w, h)

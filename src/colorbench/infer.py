@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
@@ -53,15 +53,13 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def load_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Any PIL-readable image as HxWx3 uint8 RGB, EXIF orientation applied."""
+    """Any PIL-readable image as HxWx3 uint8 RGB, decoded as prepare and evaluate decode
+    (`colorbench.metrics.decode.read_rgb`); an unreadable file is a ColorbenchError naming it."""
+    from colorbench.metrics.decode import read_rgb
+
     try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit gray: keep the range
-                arr = (np.asarray(img, dtype=np.float64) / 257.0).round().astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        return np.array(read_rgb(path))
+    except Exception as exc:  # any decoder failure is the file's fault: name it
         raise ColorbenchError(f"cannot read image {path}: {exc}") from exc
 
 

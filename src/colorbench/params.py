@@ -12,14 +12,31 @@ PARAMS_FILE = "params.yaml"
 PROFILES_DIR = "profiles"
 
 
-def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
-    with open(path) as fh:
-        return yaml.safe_load(fh) or {}
+def load_params(
+    path: str | os.PathLike = PARAMS_FILE, *, only: str | None = None
+) -> dict[str, Any]:
+    """params.yaml, checked against `colorbench.params_schema` (every section, or only the
+    section `only` plus the global keys); a mismatch is one line naming the file and key."""
+    from colorbench.errors import ColorbenchError
+    from colorbench.params_schema import ParamsError, check_params
+
+    try:
+        with open(path) as fh:
+            params = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise ColorbenchError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(params, dict):
+        raise ColorbenchError(f"{path}: expected a map of sections, got {type(params).__name__}")
+    try:
+        check_params(params, only)
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from None
+    return params
 
 
 def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
-    params = load_params(path)
+    params = load_params(path, only=name)
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
     return out

@@ -23,8 +23,13 @@ def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, 
         value = yaml.safe_load(raw)
         node = out
         parts = key.strip().split(".")
-        for p in parts[:-1]:
-            node[p] = dict(node.get(p) or {})
+        for i, p in enumerate(parts[:-1]):
+            child = node.get(p) or {}
+            if not isinstance(child, dict):
+                raise click.BadParameter(
+                    f"{key}: {'.'.join(parts[: i + 1])} is not a map", param_hint="--set"
+                )
+            node[p] = dict(child)
             node = node[p]
         node[parts[-1]] = value
     return out
@@ -160,8 +165,13 @@ def _train(
 ) -> None:
     """train(*args, params, ...) with the `_common` options; prints the final metrics."""
     from colorbench.params import section
+    from colorbench.params_schema import ParamsError, check_section
 
     params = apply_overrides(section(section_name, params_file), sets)
+    try:
+        check_section(section_name, params)  # the same schema as params.yaml
+    except ParamsError as exc:
+        raise ParamsError(f"--set {exc}") from None
     metrics = train(
         *args,
         params,

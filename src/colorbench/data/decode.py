@@ -104,22 +104,31 @@ def _decode(
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit RGB: alpha composited on white, 16/32-bit scaled (not clipped)."""
+    """Any PIL mode -> 8-bit RGB: alpha composited on white, 16/32-bit scaled (not clipped).
+    A mode Pillow cannot convert raises `Rejected("unsupported mode", ...)`."""
+    try:
+        return _to_rgb(im)
+    except Rejected:
+        raise
+    except Exception as exc:
+        raise Rejected("unsupported mode", f"{im.mode}: {exc}") from None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode in ("L", "P", "RGB") and "transparency" in im.info:
         mode = "RGBA"  # tRNS chunk: a palette or colour key marks transparent pixels
         im = im.convert("RGBA")
+    if mode == "La":  # premultiplied alpha: Pillow converts it only to LA
+        mode, im = "LA", im.convert("LA")
     if mode == "RGB":
         return im
     if mode in _ALPHA_MODES:
         rgba = im.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, WHITE), rgba).convert("RGB")
     if mode.startswith("I") or mode == "F":
-        return Image.fromarray(_to_uint8(np.asarray(im)), "L").convert("RGB")
-    try:
-        return im.convert("RGB")  # 1, L, P, CMYK, YCbCr, ...
-    except Exception as exc:
-        raise Rejected("unsupported mode", f"{mode}: {exc}") from None
+        return Image.fromarray(_to_uint8(np.asarray(im))).convert("RGB")
+    return im.convert("RGB")  # 1, L, P, CMYK, YCbCr, LAB, HSV, ...
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:

@@ -94,10 +94,9 @@ def cut_crop(img: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.n
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    from PIL import Image
+    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one image reader
 
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    return decode_rgb(path)
 
 
 def load_crop(prepared_dir: str | os.PathLike, row: Mapping[str, Any], size: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Decode an image file to HxWx3 uint8 RGB (grey replicated, alpha dropped) for metrics.
+"""Decode an image file to HxWx3 uint8 RGB: the one reader of evaluate, report, colorize.
 
 8-bit RGB non-interlaced PNG, the format every colorbench stage writes, takes a short path:
 the chunk list is walked here and the IDAT stream handed to Pillow's own PNG decoder
@@ -15,13 +15,14 @@ Pillow's own error message.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import zlib
 
 import numpy as np
-from PIL import Image, PngImagePlugin  # noqa: F401  (imported up front: forked workers share it)
+from PIL import Image, ImageOps, PngImagePlugin  # noqa: F401  (imported up front: forked workers share it)
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _CHUNK = struct.Struct(">I4s")
@@ -82,15 +83,34 @@ def _png_rgb8(data: bytes) -> np.ndarray | None:
 
 
 def _pil_rgb(data: bytes) -> np.ndarray:
+    from colorbench.data.decode import to_rgb
+
     with Image.open(io.BytesIO(data)) as im:
-        if im.mode != "RGB":
-            im = im.convert("RGB")
-        return np.asarray(im)
+        if im.mode == "RGB" and not im.getexif():
+            return np.asarray(im)
+        with contextlib.suppress(Exception):  # broken EXIF: keep the pixels as stored
+            im = ImageOps.exif_transpose(im)
+        return np.asarray(to_rgb(im))
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """HxWx3 uint8 RGB of an image file (read-only array); Pillow's errors pass through."""
+    """HxWx3 uint8 RGB of an image file (read-only array), decoded as prepare decodes
+    (`colorbench.data.decode.to_rgb`: every PIL mode, 16-bit scaled, alpha on white, EXIF
+    orientation applied); a mode it cannot convert raises `Rejected` ("unsupported mode"),
+    other Pillow errors pass through."""
     with open(path, "rb") as f:
         data = f.read()
     out = _png_rgb8(data)
     return out if out is not None else _pil_rgb(data)
+
+
+def read_gray(path: str | os.PathLike) -> np.ndarray:
+    """HxW uint8 grey of an image file (a saliency map); 8-bit grey PNG is read as is,
+    anything else decoded by `read_rgb` and converted with PIL's ITU-R 601 luma."""
+    with Image.open(path) as im:
+        if im.mode == "L" and "transparency" not in im.info:
+            return np.asarray(im)
+    rgb = read_rgb(path)
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all():
+        return rgb[..., 0]
+    return np.asarray(Image.fromarray(rgb).convert("L"))

@@ -152,7 +152,7 @@ def pair_images(
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """HxWx3 uint8 RGB (grey replicated, alpha dropped); see `colorbench.metrics.decode`.
+    """HxWx3 uint8 RGB (grey replicated, alpha on white); see `colorbench.metrics.decode`.
 
     PIL, not torchvision.io: libpng was no faster here on small files, and importing
     torchvision costs seconds per process.
@@ -161,7 +161,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def read_chw(path: Path) -> torch.Tensor:
-    """3xHxW uint8 RGB (grey replicated, alpha dropped)."""
+    """3xHxW uint8 RGB (grey replicated, alpha on white)."""
     return torch.from_numpy(read_rgb(path)).permute(2, 0, 1)
 
 

@@ -19,11 +19,12 @@ THRESHOLD = 0.5
 
 def _read_map(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """A map as float64 in [0, 1], resized (bilinear) to `size` (w, h) when it differs."""
-    with Image.open(path) as im:
-        im = im.convert("L")
-        if size is not None and im.size != size:
-            im = im.resize(size, Image.BILINEAR)
-        return np.asarray(im, dtype=np.float64) / 255.0
+    from colorbench.metrics.decode import read_gray
+
+    im = Image.fromarray(read_gray(path))
+    if size is not None and im.size != size:
+        im = im.resize(size, Image.BILINEAR)
+    return np.asarray(im, dtype=np.float64) / 255.0
 
 
 def map_agreement(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:

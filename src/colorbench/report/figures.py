@@ -40,11 +40,12 @@ def read_gray(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """A saliency map as float in [0, 1], resized to `size` (w, h) when given."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("L")
-        if size is not None and im.size != size:
-            im = im.resize(size, Image.BILINEAR)
-        return np.asarray(im, dtype=np.float32) / 255.0
+    from colorbench.metrics.decode import read_gray as decode_gray
+
+    im = Image.fromarray(decode_gray(path))
+    if size is not None and im.size != size:
+        im = im.resize(size, Image.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / 255.0
 
 
 def choose_ids(candidates: list[str], k: int) -> list[str]:

@@ -4,7 +4,9 @@ Metrics go to `logs/<run_name>/plots/metrics/<name>.tsv` (x = global step) so th
 `plots:` entries and `dvc plots show` pick them up; sample images to `plots/images/`.
 dvclive is told not to touch dvc.yaml and not to create experiments: the DAG owns both.
 On resume the metric histories are cut back to the checkpoint's step, so steps replayed
-after a kill are not logged twice.
+after a kill are not logged twice. Each checkpoint also carries a snapshot of the histories
+(`snapshot_metrics`): `dvc repro` deletes a stage's outs (logs/<run>) before re-running it, so
+a resumed stage restores them from its checkpoint and the curves show the whole run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class MetricLogger:
         enabled: bool = True,
         resume_step: int | None = None,
         params: Mapping[str, Any] | None = None,
+        history: Mapping[str, str] | None = None,
     ) -> None:
         self.dir = Path(log_dir)
         self.live = None
@@ -40,6 +43,7 @@ class MetricLogger:
 
         resume = resume_step is not None
         if resume:
+            restore_metrics(self.dir / "plots" / "metrics", history or {})
             truncate_metrics(self.dir / "plots" / "metrics", resume_step)
         self.live = Live(
             dir=str(self.dir), resume=resume, dvcyaml=None, save_dvc_exp=False, report=None
@@ -70,6 +74,29 @@ class MetricLogger:
         if self.live is not None:
             self.live.end()
             self.live = None
+
+
+def snapshot_metrics(log_dir: str | os.PathLike) -> dict[str, str]:
+    """{path under plots/metrics: text} of every metric history of a run (for its checkpoint)."""
+    metrics_dir = Path(log_dir) / "plots" / "metrics"
+    if not metrics_dir.is_dir():
+        return {}
+    return {
+        tsv.relative_to(metrics_dir).as_posix(): tsv.read_text()
+        for tsv in sorted(metrics_dir.rglob("*.tsv"))
+    }
+
+
+def restore_metrics(metrics_dir: Path, snapshot: Mapping[str, str]) -> None:
+    """Put back the checkpoint's histories that are missing or shorter on disk (deleted by
+    `dvc repro`, or cut by a kill); a longer file on disk is newer and is kept."""
+    for rel, text in snapshot.items():
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            continue  # never write outside the metrics folder
+        tsv = metrics_dir / rel
+        if not tsv.is_file() or len(tsv.read_text().splitlines()) < len(text.splitlines()):
+            with atomic_file(tsv, "w", newline="") as fh:
+                fh.write(text)
 
 
 def truncate_metrics(metrics_dir: Path, last_step: int) -> None:

@@ -98,7 +98,7 @@ from colorbench.train.distributed import (
     shard_batches,
     shutdown,
 )
-from colorbench.train.logging import MetricLogger
+from colorbench.train.logging import MetricLogger, snapshot_metrics
 
 Metrics = Mapping[str, "float | torch.Tensor"]
 StepFn = Callable[[dict[str, Any], "StepContext"], Metrics]
@@ -161,6 +161,7 @@ class Position:
     phase_step: int = 0
     epoch_sums: dict[str, float] = field(default_factory=dict)
     epoch_count: int = 0
+    window: dict[str, list[float]] = field(default_factory=dict)  # values not yet logged
 
 
 class StepContext:
@@ -269,6 +270,7 @@ class TrainLoop:
         self.schedulers: dict[str, Any] = {}
         self.logger: MetricLogger | None = None
         self.resumed_from: int | None = None
+        self._log_history: dict[str, str] = {}
         self._last_good_step: int | None = None
         self._pos = Position()
         # Model initialisation after this point is reproducible from the seed.
@@ -344,12 +346,15 @@ class TrainLoop:
                 "phase_step": p.phase_step,
                 "epoch_sums": dict(p.epoch_sums),
                 "epoch_count": p.epoch_count,
+                "window": {k: list(v) for k, v in p.window.items()},
             },
             "modules": {n: self._raw[n].state_dict() for n in self._trainable},
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict(),
             "rng": ckpt.rng_state(),
+            # dvc repro deletes logs/<run> before a resumed stage: keep its history here
+            "log_history": snapshot_metrics(self.log_dir) if self.is_main else {},
         }
 
     def save_checkpoint(self, finished: bool = False) -> None:
@@ -409,11 +414,13 @@ class TrainLoop:
         if state.get("world_size") != self.env.world_size:
             # Shards differ with the world size: redo the interrupted epoch from its start.
             self._pos.batch, self._pos.epoch_sums, self._pos.epoch_count = 0, {}, 0
+            self._pos.window = {}
         ckpt.set_rng_state(state["rng"])
         if self.env.rank:
             ckpt.seed_all(self.cfg.seed + 7919 * self.env.rank + self._pos.step)
         self._last_good_step = self._pos.step
         self.resumed_from = self._pos.step
+        self._log_history = state.get("log_history") or {}
         self._note(f"resuming {self.cfg.run_name} from step {self._pos.step}")
         return True
 
@@ -514,6 +521,7 @@ class TrainLoop:
             enabled=self.is_main,
             resume_step=self._pos.step if resumed else None,
             params=self.run_config,
+            history=self._log_history,
         )
         sampler = ResumableSampler(
             n, seed=self.cfg.seed, rank=self.env.rank, world_size=self.env.world_size
@@ -559,7 +567,6 @@ class TrainLoop:
 
         self._set_modes(phase)
         last: dict[str, float] = {}
-        window: dict[str, list[float]] = {}
         every = self.cfg.checkpoint_every
         while not self._phase_done(phase):
             pos = self._pos
@@ -577,6 +584,7 @@ class TrainLoop:
             )
             for batch in loader:
                 ctx = StepContext(self, phase.name, pos)
+                window = pos.window  # checkpointed: a resumed run logs the same means
                 metrics = phase.step_fn(self._to_device(batch), ctx)
                 if ctx._stepped_opts:
                     self.scaler.update()
@@ -608,6 +616,7 @@ class TrainLoop:
                 if every and pos.step % every == 0 and pos.batch < per_epoch:
                     self.save_checkpoint()
             bar.close()
+            window = pos.window
             if window:  # what is left of the logging window at the epoch's end
                 means = {k: float(np.mean(v)) for k, v in window.items()}
                 self.logger.log({f"{phase.name}/{k}": v for k, v in means.items()}, pos.step)
