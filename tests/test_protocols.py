@@ -200,3 +200,15 @@ def test_profiles_declare_report_protocols() -> None:
         assert set((params.get("report") or {}).get("tables", {}).values()) <= set(names), path
         if path.stem == "synthetic":
             assert len(names) == 2
+
+
+def test_params_schema_checks_protocols(tmp_path: Path) -> None:
+    from colorbench.params import load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"protocols": {"x": {"select": "rnd", "n": 3}}}))
+    with pytest.raises(ColorbenchError, match=r"protocols.x.select: 'rnd' is not one of"):
+        load_params(path)
+    path.write_text(yaml.safe_dump({"report": {"tables": {"scgan_tabel1": "x"}}}))
+    with pytest.raises(ColorbenchError, match="did you mean 'scgan_table1'"):
+        load_params(path)

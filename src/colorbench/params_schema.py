@@ -129,7 +129,16 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "metrics": ListOf(str), "fid_mode": Choice(("standard", "piq")), "bootstrap": int,
         "batch_size": int,
     },
-    "report": {"grid_images": int, "baseline": str},
+    "report": {
+        "grid_images": int, "baseline": str,
+        "tables": {"paracolorizer_table1": str, "paracolorizer_table2": str, "scgan_table1": str},
+    },
+    # named evaluation sets (colorbench.protocols checks the rules between keys)
+    "protocols": MapOf({
+        "sources": ListOf(str), "split": Choice(("train", "val", "test")),
+        "select": Choice(("all", "random", "per_class")), "n": Opt(int),
+        "grayscale": Choice(("exclude", "keep")), "metrics": ListOf(str),
+    }),
 }  # fmt: skip
 FILE = {**GLOBAL, **SECTIONS}
 
@@ -186,8 +195,9 @@ def check_params(params: Mapping[str, Any], section: str | None = None) -> None:
     for name in names:
         if name not in SECTIONS:
             raise ParamsError(f"{name}: unknown params section{_hint(name, SECTIONS)}")
+        spec = SECTIONS[name]
         # a global key inside a section overrides it there (section() merges them)
-        check(params.get(name) or {}, {**GLOBAL, **SECTIONS[name]}, name)
+        check(params.get(name) or {}, spec if isinstance(spec, MapOf) else {**GLOBAL, **spec}, name)
 
 
 def check_section(name: str, params: Mapping[str, Any]) -> None:

@@ -54,7 +54,7 @@ class Protocol:
         where = f"protocols.{name}"
         if not isinstance(raw, Mapping):
             raise ColorbenchError(f"{where} must be a mapping, got {raw!r}")
-        unknown = set(raw) - {"sources", "split", "select", "n", "grayscale", "metrics", "about"}
+        unknown = set(raw) - {"sources", "split", "select", "n", "grayscale", "metrics"}
         if unknown:
             raise ColorbenchError(f"{where} has unknown keys {sorted(unknown)}")
         select = str(raw.get("select", "all"))
