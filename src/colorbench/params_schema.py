@@ -65,6 +65,7 @@ _COLORIZER = {
     "generator": _NET, "discriminator": _NET, "pretrain_epochs": int, "gan_epochs": int,
     "batch_size": int, "lr_pretrain": NUM, "lr_gan": NUM, "lambda_l1": NUM, "lambda_edge": NUM,
     "use_crops": bool, "use_background": bool, "checkpoint_every": int, "log_every": int,
+    "sources": ListOf(str),
 }  # fmt: skip
 
 GLOBAL = {"profile": str, "seed": int, "device": str, "num_workers": int}
@@ -105,7 +106,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "train_bg": _COLORIZER,
     "train_fusion": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "lambda_ssim": NUM,
-        "checkpoint_every": int, "log_every": int,
+        "checkpoint_every": int, "log_every": int, "sources": ListOf(str),
     },
     "train_global": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "checkpoint_every": int,
@@ -120,6 +121,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "perceptual": bool, "pixel_loss": Choice(("l1", "l2")),
         "perceptual_net": Choice(("evaluator", "vgg16")), "input_noise": NUM,
         "freeze_global": bool, "checkpoint_every": int, "log_every": int,
+        "sources": ListOf(str),
     },
     "colorize": {
         "batch_size": int, "overlay_alphas": ListOf(NUM),

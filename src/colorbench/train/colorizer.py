@@ -183,6 +183,7 @@ def train_colorizer(
         use_crops=use_crops,
         use_background=use_background,
         seed=seed,
+        sources=params.get("sources"),
     )
     data_files = [Path(prepared_dir) / "manifest.csv"]
     if use_crops:

@@ -88,7 +88,9 @@ def train_fusion(
     if int(params["epochs"]) < 1 or int(params["batch_size"]) < 1:
         raise ColorbenchError(f"{SECTION}.epochs and batch_size must be >= 1")
     seed = int(params.get("seed", 0))
-    dataset = colorizer_dataset(prepared_dir, use_background=True, seed=seed)
+    dataset = colorizer_dataset(
+        prepared_dir, use_background=True, seed=seed, sources=params.get("sources")
+    )
     with open_loop(
         SECTION,
         params,

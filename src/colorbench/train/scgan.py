@@ -290,7 +290,7 @@ def train_scgan(
     s = SCGANSettings.from_params(params)
     df = load_manifest(prepared_dir)
     size = image_size(df)
-    ids = train_ids(df)
+    ids = train_ids(df, sources=params.get("sources"))  # paper: the ImageNet subset
     if not ids:
         raise ColorbenchError(f"no train-split images in {prepared_dir}; check prepare.split")
     seed = int(params.get("seed", 0))
