@@ -7,15 +7,21 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Tests never write inside the repo; MPLBACKEND avoids needing a display.
 export MPLBACKEND := Agg
 
-.PHONY: setup repro test test-fast lint bench clean
+.PHONY: setup lock repro test test-fast lint bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The locked environment: every package pinned with its sha256 (requirements.lock), then
+# colorbench itself, editable, with the locked build backend. Refresh the lock: `make lock`.
+$(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Re-resolve pyproject's ranges (newest versions pip finds here) into requirements.lock.
+lock: $(STAMP)
+	$(PY) tools/lock.py
 
 repro: $(STAMP)
 	dvc repro
@@ -28,8 +34,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow" tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src stages tests benchmarks
-	$(VENV)/bin/ruff format --check src stages tests benchmarks
+	$(VENV)/bin/ruff check src stages tests benchmarks tools
+	$(VENV)/bin/ruff format --check src stages tests benchmarks tools
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

@@ -30,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    run_main(main, ledger_dir="reports/per_image")

@@ -1,5 +1,5 @@
 """DVC stage `report`: reports/README.md, reports/tables/, reports/figures/ from
-reports/metrics.json (params: report, evaluate.fid_mode)."""
+reports/metrics_details.json (params: report, evaluate.fid_mode)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.params import section
 from colorbench.stage_utils import run_main
 from colorbench.train.colorizer import NAMES, train_colorizer
+from colorbench.weights_manifest import write_ledger
 
 
 def main() -> None:
@@ -20,6 +21,7 @@ def main() -> None:
         raise ColorbenchError(f"usage: python stages/train_colorizer.py {'|'.join(NAMES)}")
     name = argv[0]
     train_colorizer(name, section(f"train_{name}"))
+    write_ledger(f"logs/train_{name}")  # the ImageNet encoder it loaded, for the report
 
 
 if __name__ == "__main__":

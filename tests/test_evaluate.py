@@ -32,11 +32,12 @@ def test_cli_end_to_end_matches_per_image_references(tmp_path):
     res = CliRunner().invoke(main, [
         "evaluate", "--pred", str(pred), "--gt", str(gt), "--out", str(out),
         "--per-image", str(csv), "--metrics", "psnr,ssim,colorfulness,cci,cni,fid",
-        "--batch-size", "3", "--workers", "2", "--bootstrap", "200",
+        "--batch-size", "3", "--workers", "2", "--bootstrap", "200", "--allow-missing",
     ])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "1 ground-truth image(s) had no prediction" in res.output
     summary = json.loads(out.read_text())
+    assert summary.pop("missing") == {"n_missing": 1, "names": ["only_gt"]}
     assert set(summary) == {"psnr", "ssim", "colorfulness", "colorfulness_abs", "delta_colorful",
                             "cci_ratio", "cni", "fid"}  # fmt: skip
     assert all("mean" in v for v in summary.values())
@@ -199,8 +200,14 @@ def test_stage_writes_combined_metrics_json(tmp_path):
         metrics=["psnr", "ssim", "colorfulness", "cci", "cni", "top1", "evaluator_fd", "lpips", "fid"],
         bootstrap=100, batch_size=4, num_workers=0, profile="synthetic", evaluator_path=ckpt,
     )  # fmt: skip
-    data = json.loads((tmp_path / "reports/metrics.json").read_text())
+    data = json.loads((tmp_path / "reports/metrics_details.json").read_text())
     assert data["methods"].keys() == result["methods"].keys()
+    head = json.loads((tmp_path / "reports/metrics.json").read_text())
+    assert set(head) == {"n_images", "methods"} and head["n_images"] == 6
+    for method, summary in data["methods"].items():
+        expect = {"psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1"}
+        assert set(head["methods"][method]) == expect
+        assert all(head["methods"][method][k] == summary[k]["mean"] for k in expect)
     assert set(data) == {"n_images", "fid_mode", "profile", "methods", "paired"}
     assert data["n_images"] == 6 and data["profile"] == "synthetic"
     assert set(data["methods"]) == {"gray", "good", "bad"}
@@ -233,3 +240,29 @@ def test_stage_errors_when_a_method_misses_test_images(tmp_path):
         evaluate_methods(outputs, prepared, tmp_path / "m.json", tmp_path / "pi",
                          metrics=["psnr"], num_workers=0, profile="paper")  # fmt: skip
     assert not (tmp_path / "m.json").exists()
+
+
+def test_missing_predictions_fail_unless_allowed_and_are_recorded(tmp_path):
+    pred, gt = write_folders(tmp_path, 4)
+    (pred / "im001.png").unlink()
+    (pred / "im003.png").unlink()
+    out = tmp_path / "o.json"
+    base = ["evaluate", "--pred", str(pred), "--gt", str(gt), "--out", str(out), "--workers", "0",
+            "--metrics", "psnr,ssim", "--bootstrap", "0"]  # fmt: skip
+    res = CliRunner().invoke(main, base)
+    assert res.exit_code == 1
+    assert "lacks predictions for 2 of the 4" in res.output and "im001, im003" in res.output
+    assert "--allow-missing" in res.output and "Traceback" not in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, [*base, "--allow-missing"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["missing"] == {"n_missing": 2, "names": ["im001", "im003"]}
+    assert data["psnr"]["n"] == 2 and data["psnr"]["n_missing"] == 2
+    assert data["ssim"]["n_missing"] == 2
+    # nothing missing: n_missing 0 on each metric, no `missing` entry
+    res = CliRunner().invoke(main, ["evaluate", "--pred", str(gt), "--gt", str(gt), "--out",
+                                    str(out), "--workers", "0", "--metrics", "psnr"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["psnr"]["n_missing"] == 0 and "missing" not in data

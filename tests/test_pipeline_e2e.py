@@ -76,7 +76,10 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
 
     _run(["dvc", "repro"], work)
 
-    metrics = json.loads((work / "reports/metrics.json").read_text())
+    metrics = json.loads((work / "reports/metrics_details.json").read_text())
+    headline = json.loads((work / "reports/metrics.json").read_text())
+    assert headline["methods"]["fg"]["psnr"] == metrics["methods"]["fg"]["psnr"]["mean"]
+    assert set(headline["protocols"]) == {"test", "test_balanced"}
     methods = metrics["methods"]
     for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"):
         assert method in methods, method

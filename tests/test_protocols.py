@@ -154,7 +154,12 @@ def test_colorize_and_evaluate_per_protocol(tmp_path: Path) -> None:
         device="cpu",
         evaluator_path=None,
     )
-    saved = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    saved = json.loads((tmp_path / "reports" / "metrics_details.json").read_text())
+    short = json.loads((tmp_path / "reports" / "metrics.json").read_text())  # headline
+    assert short["protocol"] == "full" and short["protocols"]["bal"]["n_images"] == 6
+    assert short["protocols"]["bal"]["methods"]["noisy"]["psnr"] == pytest.approx(
+        saved["protocols"]["bal"]["methods"]["noisy"]["psnr"]["mean"]
+    )
     assert saved["protocol"] == "full" and list(saved["protocols"]) == ["full", "bal"]
     assert saved["n_images"] == len(expected["full"])
     assert saved["protocols"]["bal"]["n_images"] == len(expected["bal"]) == 6
@@ -170,7 +175,7 @@ def test_colorize_and_evaluate_per_protocol(tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "per_image" / "noisy.csv").is_file()  # primary, as before
 
     cfg = ReportConfig(
-        metrics=tmp_path / "reports" / "metrics.json",
+        metrics=tmp_path / "reports" / "metrics_details.json",
         per_image=tmp_path / "reports" / "per_image",
         outputs=tmp_path / "outputs",
         prepared=prepared,

@@ -20,7 +20,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorbench.errors import ColorbenchError
-from colorbench.report import ReportConfig, build_report, content, experiments
+from colorbench.report import (
+    ReportConfig,
+    ablation_paracolorizer,
+    build_report,
+    content,
+    experiments,
+)
 from colorbench.report.figures import choose_ids
 from colorbench.report.load import load_metrics, load_training_logs, results_from_dict
 from colorbench.report.tables import to_csv, to_latex, to_markdown
@@ -105,7 +111,11 @@ def make_project(root: Path, methods: list[str] = METHODS, saliency: bool = True
     """A repo-like folder with everything the report stage reads, 32 px images."""
     rng = np.random.default_rng(0)
     (root / "reports" / "per_image").mkdir(parents=True)
-    (root / "reports" / "metrics.json").write_text(json.dumps(metrics_json(methods)))
+    from colorbench.metrics.stage import headline
+
+    full = metrics_json(methods)
+    (root / "reports" / "metrics_details.json").write_text(json.dumps(full))
+    (root / "reports" / "metrics.json").write_text(json.dumps(headline(full)))
     for k, m in enumerate(methods):
         df = pd.DataFrame(
             {
@@ -469,11 +479,11 @@ def synthetic_exp_show(params: dict) -> list:
         _exp(
             _state(
                 "f" * 40,
-                "fg-arch-resunet",
-                _variant(params, "train_fg.generator.arch", "resunet"),
+                "fg-v2",
+                _variant(params, "train_fg.version", "v2"),
                 _metrics_variant(0.915, 0.9),
             ),
-            "fg-arch-resunet",
+            "fg-v2",
         ),
         _exp(  # differs in two unrelated places: belongs to no table
             _state(
@@ -510,12 +520,18 @@ def test_exp_show_parser_and_ablation_tables() -> None:
     assert "dvc exp run -n fg-edge-0.25 -S train_fg.lambda_edge=0.25" in md
     assert "fg-edge-0 -S" not in md  # present rows are not asked for again
     assert "queued-one: experiment queued" in md
-    assert [r[0].text for r in arch.rows] == [
-        "V1 (pix2pix U-Net)",
-        "V2 (Res-UNet)",
-        "V3 (self-attention Res-UNet)",
-    ]
+    # experiment rows get 1.96·std/√n; Δ vs λ=0 an unpaired interval around the difference
+    fg0 = by_name["fg-edge-0"].results.value("fg", "ssim")
+    half = 1.96 * fg0.std / fg0.n**0.5
+    assert edge.rows[0][3].lo == pytest.approx(0.861 - half)
+    delta = edge.rows[2][-1]
+    assert delta.value == pytest.approx(0.93 - 0.861)
+    assert delta.hi - delta.value == pytest.approx(half * 2**0.5)
+    assert edge.rows[0][-1].value == 0.0
+    assert [r[0].text.split(":")[0] for r in arch.rows] == ["V1", "V2", "V3"]
     assert [r[1].text for r in arch.rows] == ["unet", "fg", "fg"]
+    assert arch.rows[1][2].text == "fg-v2 (experiment)"
+    assert "train_fg.version=v2" not in to_markdown(arch)
     assert [r[0].text for r in sc.rows] == ["with LSGAN loss", "w/o global feature", "SCGAN (full)"]
     assert "-S train_scgan.attention_loss=false" in to_markdown(sc)
     assert "-S train_scgan.gan=lsgan" not in to_markdown(sc)
@@ -534,7 +550,13 @@ def test_scgan_setting_labels() -> None:
     }
     label = experiments.scgan_setting
     assert label(full) == "SCGAN (full)"
-    assert label(_variant(full, "train_scgan.attention_loss", False)) == "w/o attention loss"
+    no_att = _variant(full, "train_scgan.attention_loss", False)
+    assert label(no_att) == "w/o attention loss (same data)"
+    half = _variant(full, "train_scgan.data_fraction", 0.5)
+    assert label(_variant(no_att, "train_scgan.data_fraction", 1.0), half) == (
+        "w/o attention loss (2× data)"
+    )
+    assert label(half, full) == "data × 0.5"
     assert label(_variant(full, "train_scgan.lambda_gan", 0)) == "w/o GAN loss"
     assert label(_variant(full, "train_scgan.gan", "none")) == "w/o GAN loss"
     assert label(_variant(full, "train_scgan.perceptual", False)) == "w/o perceptual loss"
@@ -572,7 +594,9 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
     assert "colorbench report --experiments" in md
     assert sum(c.startswith("dvc exp run") for c in edge.howto) == 4
     assert len(sc.rows) == 1 and sc.rows[0][0].text == "SCGAN (full)"
-    assert sum(c.startswith("dvc exp run") for c in sc.howto) == 7
+    assert sum(c.startswith("dvc exp run") for c in sc.howto) == 8
+    # params.yaml trains on half the split, so the paper's 2x-data row can be asked for
+    assert "-S train_scgan.attention_loss=false -S train_scgan.data_fraction=1\n" in to_markdown(sc)
 
 
 # ---- the whole stage ---------------------------------------------------------------------
@@ -635,6 +659,7 @@ def test_build_report_end_to_end(tmp_path: Path) -> None:
         "README.md",
         "figures",
         "metrics.json",
+        "metrics_details.json",
         "per_image",
         "tables",
     ]
@@ -645,7 +670,7 @@ def test_build_report_end_to_end(tmp_path: Path) -> None:
 def test_report_without_optional_inputs(tmp_path: Path) -> None:
     root = tmp_path
     (root / "reports").mkdir()
-    (root / "reports" / "metrics.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
+    (root / "reports" / "metrics_details.json").write_text(json.dumps(metrics_json(["gray", "fg"])))
     optional = ("per_image", "outputs", "prepared", "logs", "saliency_pred", "saliency_gt")
     summary = build_report(_config(root, missing=optional))
     assert summary.figures == [] and len(summary.skipped) >= 5
@@ -752,5 +777,5 @@ def test_real_dvc_exp_show_is_parsed(tmp_path: Path) -> None:
     assert experiments.get(by_name["edge-1"].params, "train_fg.lambda_edge") == 1
     results = results_from_dict(json.loads((tmp_path / "reports/metrics.json").read_text()))
     ctx = _ctx(results, yaml.safe_load((tmp_path / "params.yaml").read_text()))
-    edge = experiments.edge_table(runs, ctx, from_experiments=True)
+    edge = ablation_paracolorizer.edge_table(runs, ctx, from_experiments=True)
     assert [r[0].text for r in edge.rows] == ["0.00", "1.00"]

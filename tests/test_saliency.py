@@ -175,8 +175,8 @@ def test_deep_backend_with_random_weights(tmp_path: Path, monkeypatch: pytest.Mo
         prepared, out, backend="deep", batch_size=2, deep_size=32, device="cpu", progress=False
     )
     maps = _maps_align(prepared, out)
-    for m in maps.values():  # min-max normalised per image
-        assert m.max() == 255 and m.min() == 0
+    for m in maps.values():  # the sigmoid output, not stretched to 0..255
+        assert m.dtype == np.uint8 and not (m.min() == 0 and m.max() == 255)
 
 
 def test_deep_backend_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,3 +233,30 @@ def test_cli_saliency(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "2 saliency maps (masks), 1 all-zero" in res.output
     _maps_align(ds.prepared, out)
+
+
+class _ConstantSigmoid(torch.nn.Module):
+    """Stands in for U^2-Net-p: a fused sigmoid map that is `value` + a small ramp."""
+
+    def __init__(self, value: float, ramp: float) -> None:
+        super().__init__()
+        self.value, self.ramp = value, ramp
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        w = x.shape[-1]
+        ramp = torch.linspace(0, self.ramp, w).view(1, 1, 1, w).expand(x.shape[0], 1, -1, -1)
+        return (self.value + ramp,)
+
+
+def test_deep_maps_keep_the_sigmoid_range() -> None:
+    """A weak detection stays weak (no min-max stretch): the map is round(255 * sigmoid)."""
+    from colorbench.saliency.deep import DeepSaliency
+
+    img = np.full((16, 16, 3), 128, np.uint8)
+    flat = DeepSaliency(_ConstantSigmoid(0.1, 0.0), size=16)([img])[0]
+    np.testing.assert_array_equal(flat, np.full((16, 16), round(25.5), np.uint8))
+    weak = DeepSaliency(_ConstantSigmoid(0.05, 0.2), size=16)([img])[0]
+    expected = np.round(255 * (0.05 + np.linspace(0, 0.2, 16))).astype(np.uint8)
+    np.testing.assert_allclose(weak[0].astype(int), expected.astype(int), atol=1)
+    stretched = DeepSaliency(_ConstantSigmoid(0.05, 0.2), size=16, stretch=True)([img])[0]
+    assert stretched.min() == 0 and stretched.max() == 255  # the opt-in U^2-Net script mode

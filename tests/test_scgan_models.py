@@ -123,6 +123,17 @@ def test_frozen_global_net_gets_no_gradient_and_keeps_bn_stats() -> None:
     assert all(p.requires_grad for p in trainable.global_features.parameters())
 
 
+def test_random_global_net_is_trained_not_frozen() -> None:
+    """Table II "w/o pre-weights": the Gaussian-initialised global net learns with the rest."""
+    g = SCGANGenerator(size=64, width=4, global_net="random")  # freeze_global defaults on
+    assert g.config["freeze_global"] is False
+    g.train()
+    assert g.global_features.training
+    rgb, sal = g(torch.randn(2, 1, 64, 64))
+    (rgb.mean() + sal.mean()).backward()
+    assert all(p.grad is not None for p in g.global_features.parameters())
+
+
 def test_no_saliency_generator() -> None:
     g = SCGANGenerator(size=64, width=4, saliency=False)
     rgb, sal = g(torch.randn(2, 1, 64, 64))

@@ -12,6 +12,7 @@ from PIL import Image
 
 from colorbench.data.manifest import COLUMNS
 from colorbench.errors import ColorbenchError
+from colorbench.models.checkpoint import load_model
 
 SIZE = 32
 
@@ -174,8 +175,30 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
     # random skips models/global.pt; no GAN / perceptual keeps it quick.
     params = {**SCGAN, "global_net": "random", "gan": "none", "perceptual": False,
               "phase2_epochs": 0}  # fmt: skip
-    metrics = train_scgan(params, **kw)
+    first: dict[str, torch.Tensor] = {}
+
+    def keep_first(ctx) -> None:  # the random global net after one step
+        if not first:
+            net = ctx.unwrap("G").global_features
+            first.update({k: v.clone() for k, v in net.state_dict().items()})
+
+    metrics = train_scgan(params, on_step_end=keep_first, **kw)
     assert "phase1/val_psnr" in metrics and (root / "scgan.pt").is_file()
+    model, cfg, meta = load_model(root / "scgan.pt")
+    assert cfg["freeze_global"] is False and meta["steps"] > 1
+    last = model.global_features.state_dict()
+    assert any(not torch.equal(first[k], last[k]) for k in first if "weight" in k)
+    # data_fraction: a seeded subset of the train split (the paper's 1/10 vs 1/5 ImageNet)
+    from colorbench.train.scgan import train_subset
+
+    half = train_scgan({**params, "data_fraction": 0.5}, **kw)
+    assert "phase1/val_psnr" in half
+    n_half = load_model(root / "scgan.pt")[2]["train_samples"]
+    assert n_half == round(meta["train_samples"] / 2)
+    ids = [f"i{k}" for k in range(40)]
+    assert set(train_subset(ids, 0.25, 0)) < set(train_subset(ids, 0.5, 0))
+    with pytest.raises(ColorbenchError, match="data_fraction must be in"):
+        train_scgan({**params, "data_fraction": 0}, **kw)
 
 
 def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:

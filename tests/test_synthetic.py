@@ -234,3 +234,16 @@ def test_absurd_sizes_are_refused_before_allocating(tmp_path) -> None:
         with pytest.raises(ColorbenchError, match="size must be between"):
             generate(tmp_path / f"s{size}", 1, size, 0)
         assert not (tmp_path / f"s{size}").exists()
+
+
+def test_colourfulness_resembles_natural_photographs() -> None:
+    """Issue 14.9: ground-truth M spreads like photographs' (Hasler & Suesstrunk: mostly
+    'moderately' to 'quite' colourful), with a real share inside SCGAN's 16-20 CCI band."""
+    from colorbench.metrics.colorfulness import CCI_RANGE, colorfulness_np
+
+    images = np.stack([render(3, i, 64).image for i in range(300)])
+    m, _ = colorfulness_np(images)
+    in_band = ((m >= CCI_RANGE[0]) & (m <= CCI_RANGE[1])).mean()
+    assert 30 < m.mean() < 50, m.mean()
+    assert 0.03 < in_band < 0.2, in_band
+    assert (m < 30).mean() > 0.2 and (m > 60).mean() > 0.05

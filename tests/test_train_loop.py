@@ -242,6 +242,30 @@ def test_too_small_dataset_is_a_clear_error(tmp_path: Path) -> None:
     loop.close()
 
 
+def test_a_phase_can_bring_its_own_dataset(tmp_path: Path) -> None:
+    seen: dict[str, set[str]] = {"pre": set(), "gan": set()}
+
+    def record(step):
+        def fn(batch, ctx):
+            seen[ctx.phase].update(batch["id"])
+            return step(batch, ctx)
+
+        return fn
+
+    loop = build(tmp_path, every=0)
+    small = ToyData(n=8)
+    loop.run(
+        [Phase("pre", record(pre_step), epochs=1, dataset=small),
+         Phase("gan", record(gan_step), epochs=1)],
+        ToyData(n=16),
+    )  # fmt: skip
+    loop.close()
+    assert loop.global_step == 8 // 4 + 16 // 4
+    assert seen["pre"] == {str(i) for i in range(8)} and len(seen["gan"]) == 16
+    with pytest.raises(ColorbenchError, match="phase 'pre'"):
+        build(tmp_path / "b").run([Phase("pre", pre_step, dataset=ToyData(n=3))], ToyData())
+
+
 # ---- DDP: two gloo processes ---------------------------------------------------------------
 
 

@@ -70,11 +70,12 @@ def test_colorizer_steps_lower_the_loss_on_a_fixed_batch(
     for _ in range(3):
         last = steps.pretrain(batch, ctx())
     assert last["loss"] < first["loss"]
-    if params.get("lambda_edge"):
-        assert "edge" in last and torch.isfinite(last["edge"])
+    assert "edge" not in last and last["grad_l1"] > 0  # pretraining: L1 only (paper)
     d_before = [p.clone() for p in loop.unwrap("D").parameters()]
     out = steps.gan(batch, ctx())
-    assert {"d_loss", "g_adv", "g_loss", "l1"} <= set(out)
+    assert {"d_loss", "g_adv", "g_loss", "l1", "grad_l1", "grad_adv"} <= set(out)
+    if params.get("lambda_edge"):
+        assert "edge" in out and out["grad_edge"] > 0
     assert all(torch.isfinite(torch.as_tensor(v)) for v in out.values())
     assert any(
         not torch.equal(a, b) for a, b in zip(d_before, loop.unwrap("D").parameters(), strict=True)
@@ -93,7 +94,8 @@ def test_train_fg_end_to_end_writes_a_loadable_generator(
     assert "gan/val_psnr" in metrics and "gan/val_psnr_gray" in metrics
     model, cfg, meta = load_model(out)
     assert cfg == FG["generator"] and meta["image_size"] == 32
-    assert meta["train_samples"] == 12 and meta["steps"] == 6  # (6 images + 6 crops) / 4 x 2
+    # pretraining on the 6 main train images (1 step), GAN on 6 images + 6 crops (3 steps)
+    assert meta["train_samples"] == 12 and meta["pretrain_samples"] == 6 and meta["steps"] == 4
     with torch.no_grad():
         ab = model(torch.zeros(1, 1, 32, 32))
     assert ab.shape == (1, 2, 32, 32)
@@ -111,7 +113,8 @@ def test_train_bg_resumes_and_matches_uninterrupted(
     train_colorizer("bg", BG, out=tmp_path / "a.pt", checkpoint_root=tmp_path / "ca", **kw)
 
     def stop(ctx):
-        if ctx.global_step + 1 == 4:  # mid-way through the GAN phase (3 steps per epoch)
+        # pretraining: 1 step (6 main images); GAN: 2 steps (+ 4 background images)
+        if ctx.global_step + 1 == 2:  # mid-way through the GAN phase
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -147,7 +150,10 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
                            log_root=tmp_path / "l", progress=False)  # fmt: skip
     assert "train/val_psnr" in metrics
     model, cfg, meta = load_model(out)
-    assert cfg["width"] == 4 and meta["train_samples"] == 10  # train images + background
+    assert cfg["width"] == 4 and meta["train_samples"] == 6  # main train images only (paper)
+    train_fusion({**params, "use_background": True}, prepared_dir=prep, out=out,
+                 checkpoint_root=tmp_path / "c2", log_root=tmp_path / "l2", progress=False)  # fmt: skip
+    assert load_model(out)[2]["train_samples"] == 10  # + the 4 background images
     with torch.no_grad():
         assert model(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
 

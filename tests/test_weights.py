@@ -162,15 +162,25 @@ def test_import_verifies_and_reports_mismatches(
     (src / "sub").mkdir(parents=True)
     (src / "resnet18-f37072fd.pth").write_bytes(good)
     (src / "sub" / "vgg16-397923af.pth").write_bytes(bad)
-    (src / "u2netp.pth").write_bytes(b"user model")
+    (src / "u2netp.pth").write_bytes(b"user model")  # unpinned: load-checked, and junk
     res = CliRunner().invoke(main, ["weights", "import", str(src)])
     assert res.exit_code == 1
     assert "installed resnet18" in res.output
-    assert "installed u2netp" in res.output and "unpinned: sha256" in res.output
+    assert "MISMATCH u2netp" in res.output and "does not load" in res.output
     assert "MISMATCH vgg16" in res.output and "failed verification" in res.output
     assert weights.cache_path("resnet18").read_bytes() == good
     assert not weights.cache_path("vgg16").exists()
-    assert weights.require("resnet18") and weights.require("u2netp")
+    assert not weights.cache_path("u2netp").exists()
+    assert weights.require("resnet18")
+    # A state dict that loads into U^2-Net-p is installed (unpinned: its sha256 is shown).
+    import torch
+
+    from colorbench.saliency.u2net import U2NETP
+
+    torch.save(U2NETP().state_dict(), src / "u2netp.pth")
+    res = CliRunner().invoke(main, ["weights", "import", str(src)])
+    assert "installed u2netp" in res.output and "unpinned: sha256" in res.output
+    assert weights.require("u2netp")
     # The library call reports the same without the CLI.
     result = weights.import_dir(src, ["vgg16"])
     assert result.installed == [] and result.mismatched[0].startswith("vgg16:")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
+from colorbench.interrupts import quiet_worker
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def _split_ids(prepared_dir: str | os.PathLike, split: str) -> list[str]:
 def _gray_one(args: tuple[Path, Path]) -> None:
     from PIL import Image
 
-    from colorbench.color import gray_rgb
+    from colorbench.lab import gray_rgb
     from colorbench.metrics.decode import read_rgb
 
     src, dst = args
@@ -45,7 +46,7 @@ def _map(fn, jobs: list, workers: int, desc: str) -> None:
     from tqdm import tqdm
 
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
             for _ in tqdm(pool.map(fn, jobs, chunksize=16), total=len(jobs), desc=desc):
                 pass
     else:
@@ -60,7 +61,7 @@ def write_gray(
     workers: int = 0,
     ids: list[str] | None = None,
 ) -> int:
-    """out_dir/<id>.png = colorbench.color.gray_rgb(image) for the split's images (or the
+    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images (or the
     given `ids`); returns the number written."""
     from colorbench.data.manifest import image_path
 
@@ -151,7 +152,7 @@ def import_external(
             for i in present
         ]
         if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(workers) as pool:
+            with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
                 flags = list(pool.map(_import_one, jobs, chunksize=16))
         else:
             flags = [_import_one(j) for j in jobs]

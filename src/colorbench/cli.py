@@ -13,14 +13,20 @@ from colorbench.errors import ColorbenchError
 
 
 class _Group(click.Group):
-    """Turns ColorbenchError into one clear line and exit code 1, never a traceback."""
+    """Turns ColorbenchError into one clear line and exit code 1, never a traceback;
+    Ctrl-C and SIGTERM clean up and exit 130 / 143 (click alone would exit 1)."""
 
     def invoke(self, ctx: click.Context):
+        from colorbench.interrupts import exit_interrupted, handle_sigterm
+
+        handle_sigterm()
         try:
             return super().invoke(ctx)
         except ColorbenchError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except KeyboardInterrupt as exc:
+            exit_interrupted(exc)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,6 +1,7 @@
 """The one place that knows colour spaces and network normalisation.
 
-Lab is CIE Lab (D65) exactly as skimage defines it. Networks see
+Lab is CIE Lab (D65) exactly as skimage defines it; the numpy side (uint8 images) lives in
+`colorbench.lab`, which data-side code imports without torch. Networks see
 L/50 - 1 in [-1, 1] and ab/110 in about [-1, 1].
 """
 
@@ -10,35 +11,11 @@ import numpy as np
 import torch
 from kornia.color import lab_to_rgb as _k_lab_to_rgb
 from kornia.color import rgb_to_lab as _k_rgb_to_lab
-from skimage import color as skcolor
+
+from colorbench.lab import gray_rgb, lab_to_rgb, rgb_to_lab  # noqa: F401  (numpy side)
 
 L_SCALE = 50.0
 AB_SCALE = 110.0
-
-
-# ---- numpy, HxWx3 uint8 RGB <-> float Lab -------------------------------------------------
-
-
-def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (or float in [0,1]) RGB HxWx3 -> float32 Lab."""
-    arr = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb
-    return skcolor.rgb2lab(arr).astype(np.float32)
-
-
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """float Lab HxWx3 -> uint8 RGB (clipped, rounded)."""
-    rgb = skcolor.lab2rgb(lab.astype(np.float64))
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
-def gray_rgb(rgb: np.ndarray) -> np.ndarray:
-    """The colourless version of an image: its L channel with a=b=0, as uint8 RGB.
-
-    This is the `gray` method's output and what a colorizer receives.
-    """
-    lab = rgb_to_lab(rgb)
-    lab[..., 1:] = 0.0
-    return lab_to_rgb(lab)
 
 
 # ---- torch, Bx3xHxW float RGB in [0,1] <-> normalised L / ab --------------------------------

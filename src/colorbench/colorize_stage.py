@@ -66,12 +66,20 @@ def colorize_with_checkpoint(
     names: Sequence[str] | None = None,
     workers: int = 2,
     fallback_size: int = DEFAULT_MODEL_SIZE,
+    rejects: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
     """Load a colorizer checkpoint (any kind with a predictor) and colorize `paths`."""
     # unet/fg/bg hold generators; any other method names its checkpoint kind (e.g. scgan),
     # so a checkpoint of the wrong network is refused instead of silently used.
     needed = "generator" if method in GENERATOR_METHODS else method
     loaded, device = _load(checkpoint, device, needed, f"--method {method}")
+    trained_as = loaded.meta.get("name")  # unet | fg | bg for colorbench's own generators
+    if method in GENERATOR_METHODS and trained_as in GENERATOR_METHODS and trained_as != method:
+        raise ColorbenchError(
+            f"--method {method}: {checkpoint} is the {trained_as!r} generator (trained by "
+            f"train_{trained_as}); use --method {trained_as}, or the {method} model "
+            f"(models/{method}.pt)"
+        )
     predictor = registry.predictor(loaded.kind)
     return colorize_images(
         loaded.model,
@@ -83,6 +91,7 @@ def colorize_with_checkpoint(
         predictor=predictor,
         names=names,
         workers=workers,
+        rejects=rejects,
     )
 
 

@@ -246,11 +246,15 @@ def colorize_images(
     names: Sequence[str] | None = None,
     workers: int = 2,
     progress: bool = True,
+    rejects: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
-    """Colorize `paths` into out_dir/<name>.png (same size as each input); returns the paths.
+    """Colorize `paths` into out_dir/<name>.png (same size as each input); returns the
+    paths written.
 
     Only each input's L channel is used (a colour input is treated as its gray version).
-    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`.
+    `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`. An input that cannot
+    be decoded is an error, or, when a `rejects` list is given, skipped and appended to it
+    as (path, reason).
     """
     if model_size < 1 or batch_size < 1:
         raise ColorbenchError(
@@ -262,6 +266,16 @@ def colorize_images(
     dev = as_device(device)
     model = model.to(dev).eval()
     index = {p: i for i, p in enumerate(paths)}
+    written: list[Path] = []
+
+    def load(path: Path) -> np.ndarray | str:
+        try:
+            return _load_lab(path)
+        except ColorbenchError as exc:
+            if rejects is None:
+                raise
+            return str(exc)  # the reason, recorded below
+
     with (
         tqdm(total=len(paths), desc="colorize", unit="img", disable=not progress) as bar,
         _quiet_gamut_clipping(),
@@ -269,7 +283,17 @@ def colorize_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        for batch, labs in _Prefetcher(pool, _load_lab, list(_batches(paths, batch_size))):
+        for loaded_batch, loaded in _Prefetcher(pool, load, list(_batches(paths, batch_size))):
+            batch, labs = [], []
+            for path, lab in zip(loaded_batch, loaded, strict=True):
+                if isinstance(lab, str):
+                    rejects.append((path, lab))  # type: ignore[union-attr]
+                else:
+                    batch.append(path)
+                    labs.append(lab)
+            if not batch:
+                bar.update(len(loaded_batch))
+                continue
             l_full = [torch.from_numpy(lab[..., 0]).to(dev)[None, None] for lab in labs]
             l_small = torch.cat([resize_l(color.normalize_l(lf), model_size) for lf in l_full])
             ab_small = predict_ab_small(model, l_small, predictor)
@@ -279,10 +303,11 @@ def colorize_images(
                 out_lab = lab.copy()  # L stays the full-resolution original, bit for bit
                 out_lab[..., 1:] = ab.permute(1, 2, 0).cpu().numpy()
                 writer.submit(_write_lab, outs[index[path]], out_lab)
+                written.append(outs[index[path]])
             writer.end_batch()
-            bar.update(len(batch))
+            bar.update(len(loaded_batch))
         writer.close()
-    return outs
+    return written
 
 
 def _write_lab(path: Path, lab: np.ndarray) -> None:

@@ -34,11 +34,20 @@ def load_params(
     return params
 
 
+# Sections whose `seed` is the global `train_seed` when that is set: `colorbench seeds` varies
+# the methods' training alone, while the data, the split and the evaluator stay fixed.
+TRAIN_SEED_SECTIONS = (
+    "train_unet", "train_fg", "train_bg", "train_fusion", "train_global", "train_scgan",
+)  # fmt: skip
+
+
 def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
     params = load_params(path, only=name)
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
+    if name in TRAIN_SEED_SECTIONS and out.get("train_seed") is not None:
+        out["seed"] = out["train_seed"]
     return out
 
 

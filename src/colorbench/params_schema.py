@@ -65,10 +65,11 @@ _COLORIZER = {
     "generator": _NET, "discriminator": _NET, "pretrain_epochs": int, "gan_epochs": int,
     "batch_size": int, "lr_pretrain": NUM, "lr_gan": NUM, "lambda_l1": NUM, "lambda_edge": NUM,
     "use_crops": bool, "use_background": bool, "checkpoint_every": int, "log_every": int,
-    "sources": ListOf(str),
+    "edge_scale": NUM, "pretrain_data": Choice(("main", "same")), "pretrain_edge": bool,
+    "version": Choice(("v2", "v3")), "sources": ListOf(str),
 }  # fmt: skip
 
-GLOBAL = {"profile": str, "seed": int, "device": str, "num_workers": int}
+GLOBAL = {"profile": str, "seed": int, "train_seed": int, "device": str, "num_workers": int}
 SECTIONS: dict[str, dict[str, Any]] = {
     "acquire": {
         "datasets": ListOf(str),  # acquire names the datasets it knows
@@ -95,7 +96,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     },
     "saliency": {
         "backend": Choice(("masks", "spectral", "deep")), "batch_size": int, "deep_weights": str,
-        "deep_size": int,
+        "deep_size": int, "deep_stretch": bool,
     },
     "train_evaluator": {
         "arch": Choice(("small_cnn", "none")), "width": int, "epochs": int, "batch_size": int,
@@ -106,7 +107,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "train_bg": _COLORIZER,
     "train_fusion": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "lambda_ssim": NUM,
-        "checkpoint_every": int, "log_every": int, "sources": ListOf(str),
+        "checkpoint_every": int, "log_every": int, "use_background": bool, "sources": ListOf(str),
     },
     "train_global": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "checkpoint_every": int,
@@ -121,7 +122,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "perceptual": bool, "pixel_loss": Choice(("l1", "l2")),
         "perceptual_net": Choice(("evaluator", "vgg16")), "input_noise": NUM,
         "freeze_global": bool, "checkpoint_every": int, "log_every": int,
-        "sources": ListOf(str),
+        "data_fraction": NUM, "sources": ListOf(str),
     },
     "colorize": {
         "batch_size": int, "overlay_alphas": ListOf(NUM),

@@ -10,6 +10,9 @@ sources; otherwise the hash prefix that torchvision-style file names embed
 (`<name>-<first hex digits of sha256>.pth`) is checked, plus the byte size. A verified file
 gets a `<file>.sha256ok` sidecar keyed by size, mtime and ctime so later `require` calls do not
 re-hash hundreds of megabytes.
+
+A user manifest ($COLORBENCH_WEIGHTS_MANIFEST, see `weights_manifest`) overrides an entry's
+file and pin; every `require` is recorded in the process's ledger for the report.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench.errors import ColorbenchError, MissingWeightsError
+from colorbench.weights_manifest import ENV, Loaded, ManifestEntry, record
+from colorbench.weights_manifest import active as active_manifest
 
 SIDECAR_SUFFIX = ".sha256ok"
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")  # torch.hub's convention, hex only
@@ -196,12 +201,32 @@ def check_file(e: WeightsEntry, path: Path) -> str | None:
     return None
 
 
+def user_entry(name: str) -> ManifestEntry | None:
+    """The $COLORBENCH_WEIGHTS_MANIFEST entry overriding `name`'s built-in pin, if any."""
+    entry(name)
+    return active_manifest(set(REGISTRY)).get(name)
+
+
+def resolved_path(name: str) -> Path:
+    """Where `require(name)` looks: the user manifest's file, else the hub cache."""
+    user = user_entry(name)
+    return user.path if user is not None else cache_path(name)
+
+
+def _check(name: str, path: Path) -> str | None:
+    user = user_entry(name)
+    if user is None:
+        return check_file(entry(name), path)
+    digest = file_digest(path)
+    return None if digest == user.sha256 else f"sha256 {digest}, manifest says {user.sha256}"
+
+
 def state(name: str) -> str:
     """'present' | 'missing' | 'corrupt' (for `weights status`)."""
-    path = cache_path(name)
+    path = resolved_path(name)
     if not path.is_file():
         return "missing"
-    return "present" if check_file(entry(name), path) is None else "corrupt"
+    return "present" if _check(name, path) is None else "corrupt"
 
 
 def is_available(name: str) -> bool:
@@ -219,23 +244,31 @@ def _how_to_install(e: WeightsEntry) -> str:
 def require(name: str, *, verify: bool = True) -> Path:
     """The path of `name`'s present, verified file; never downloads.
 
-    `verify=False` skips the content check (presence is still required): for callers that
-    load files they made themselves, e.g. tests that install random weights.
+    A $COLORBENCH_WEIGHTS_MANIFEST entry for `name` overrides the built-in pin (its file,
+    checked against its sha256). Every call is recorded in the process's ledger
+    (`weights_manifest.loaded()`). `verify=False` skips the content check (presence is still
+    required): for callers that load files they made themselves.
     """
     e = entry(name)
-    path = cache_path(name)
+    user = user_entry(name)
+    path = resolved_path(name)
+    if user is not None:
+        fix = f"fix entry '{name}' of {user.manifest} ({ENV})"
+    else:
+        fix = _how_to_install(e)
     if not path.is_file():
-        raise MissingWeightsError(
-            f"pretrained weights '{name}' ({e.file}) not found in {path.parent}; "
-            + _how_to_install(e)
-        )
+        where = f"at {path}" if user else f"({e.file}) in {path.parent}"
+        raise MissingWeightsError(f"pretrained weights '{name}' not found {where}; {fix}")
     if verify:
-        reason = check_file(e, path)
+        reason = _check(name, path)
         if reason is not None:
+            if user is None:
+                fix = "delete it and " + fix
             raise MissingWeightsError(
-                f"pretrained weights '{name}' at {path} are corrupt ({reason}); delete it and "
-                + _how_to_install(e)
+                f"pretrained weights '{name}' at {path} are corrupt ({reason}); {fix}"
             )
+    source = f"manifest {user.manifest}" if user else "built-in pin"
+    record(Loaded(name, str(path), file_digest(path), source, bool(user and user.stand_in)))
     return path
 
 
@@ -256,9 +289,11 @@ def status(names: Iterable[str] | None = None) -> list[StatusRow]:
     rows = []
     for name in names or REGISTRY:
         e = entry(name)
-        path = cache_path(name)
+        user = user_entry(name)
+        path = resolved_path(name)
         size = path.stat().st_size if path.is_file() else None
-        rows.append(StatusRow(name, e.file, state(name), size, path, e.pin))
+        pin = f"manifest sha256{' (stand-in)' if user.stand_in else ''}" if user else e.pin
+        rows.append(StatusRow(name, path.name, state(name), size, path, pin))
     return rows
 
 
@@ -342,6 +377,26 @@ class ImportResult:
     not_found: list[str] = dataclasses.field(default_factory=list)
 
 
+# Files with no pinned size or digest are load-checked before they are installed: a file
+# that does not load into its network is refused at import, not at first use.
+LOAD_CHECKS: dict[str, str] = {"u2netp": "colorbench.saliency.deep:load_u2netp"}
+
+
+def load_check(name: str, path: Path) -> str | None:
+    """None when `path` loads into `name`'s network (or `name` has no load check)."""
+    target = LOAD_CHECKS.get(name)
+    if target is None:
+        return None
+    import importlib
+
+    module, fn = target.split(":")
+    try:
+        getattr(importlib.import_module(module), fn)(path)
+    except ColorbenchError as exc:
+        return f"content that does not load ({exc})"
+    return None
+
+
 def import_dir(src_dir: Path, names: Iterable[str] | None = None) -> ImportResult:
     """Copy registry files found in `src_dir` (by file name, searched recursively) into the
     cache after verifying them; a file that fails verification is reported, not copied."""
@@ -360,6 +415,8 @@ def import_dir(src_dir: Path, names: Iterable[str] | None = None) -> ImportResul
             result.not_found.append(e.name)
             continue
         reason = check_file(e, src)
+        if reason is None and e.expected_prefix is None:
+            reason = load_check(e.name, src)
         if reason is not None:
             result.mismatched.append(f"{e.name}: {src} has {reason}")
             continue

@@ -106,7 +106,9 @@ def command(
     """Colorize every image in --input with a trained method; write PNGs to --out.
 
     Any size in, same size out: the model sees L at --size, its ab is upsampled onto the
-    full-resolution L. Inputs are never overwritten.
+    full-resolution L. Inputs are never overwritten. Inputs that cannot be decoded are
+    skipped and listed in --out/rejects.csv (path,reason); the exit code is 1 only when
+    no input could be colorized.
 
     \b
     Examples:
@@ -123,12 +125,14 @@ def command(
     method, alpha = _resolve_method(method, alpha)
     paths = list_images(input_dir)
     output_paths(paths, out_dir)  # refuse early, before any model runs
-    common = {"size": size, "batch_size": batch_size, "device": device}
+    rejects: list[tuple[Path, str]] = []
+    common = {"size": size, "batch_size": batch_size, "device": device, "rejects": rejects}
 
     if method not in COMBINED:
         if checkpoint is None:
             raise ColorbenchError(f"--method {method} needs --checkpoint PATH")
         outs = colorize_with_checkpoint(checkpoint, paths, out_dir, method=method, **common)
+        _report_rejects(out_dir, rejects, len(outs))
         click.echo(f"colorized {len(outs)} image(s) into {out_dir}", err=True)
         return
 
@@ -140,6 +144,9 @@ def command(
         raise ColorbenchError(f"--method {method} needs {' '.join(missing)}")
     with tempfile.TemporaryDirectory(prefix="colorbench-colorize-") as tmp:
         fg = colorize_with_checkpoint(fg_ckpt, paths, Path(tmp) / "fg", method="fg", **common)
+        _report_rejects(out_dir, rejects, len(fg))
+        paths = [p for p in paths if p not in {r for r, _ in rejects}]  # the same fail for bg
+        common["rejects"] = None
         bg = colorize_with_checkpoint(bg_ckpt, paths, Path(tmp) / "bg", method="bg", **common)
         names = [p.stem for p in paths]
         if method == "overlay":
@@ -156,3 +163,31 @@ def command(
                 names=names,
             )
     click.echo(f"{method}: wrote {len(outs)} image(s) into {out_dir}", err=True)
+
+
+def _report_rejects(out_dir: Path, rejects: list[tuple[Path, str]], n_done: int) -> None:
+    """Write --out/rejects.csv (path,reason; like prepare's) when inputs were skipped; an
+    error when nothing could be colorized."""
+    import csv
+
+    from colorbench.atomic import atomic_file
+    from colorbench.errors import ColorbenchError
+
+    if not rejects:
+        (Path(out_dir) / "rejects.csv").unlink(missing_ok=True)  # a previous run's list
+        return
+    with atomic_file(Path(out_dir) / "rejects.csv", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["path", "reason"])
+        writer.writerows(sorted((str(p), reason) for p, reason in rejects))
+    first = f"{rejects[0][0].name}: {rejects[0][1]}"
+    if n_done == 0:
+        raise ColorbenchError(
+            f"no input could be colorized: {len(rejects)} rejected (e.g. {first}); "
+            f"see {Path(out_dir) / 'rejects.csv'}"
+        )
+    click.echo(
+        f"{len(rejects)} input(s) rejected, listed in {Path(out_dir) / 'rejects.csv'} "
+        f"(e.g. {first})",
+        err=True,
+    )

@@ -31,7 +31,7 @@ def read_labels(path: str) -> dict[str, str]:
     key = "id" if "id" in df.columns else "image" if "image" in df.columns else None
     if key is None or "label" not in df.columns:
         raise ColorbenchError(f"{p} needs columns 'id' (or 'image') and 'label'")
-    from colorbench.metrics.evaluate import IMAGE_EXTS
+    from colorbench.metrics.pairing import IMAGE_EXTS
 
     # `image` may hold file names; ids (stems) can themselves contain dots
     ids = df[key].map(lambda s: Path(s).stem if Path(s).suffix.lower() in IMAGE_EXTS else s)
@@ -65,6 +65,9 @@ def read_labels(path: str) -> dict[str, str]:
               help="Bootstrap resamples for the 95% intervals (0: none).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:N].")
+@click.option("--allow-missing", is_flag=True,
+              help="Evaluate even when some GT images have no prediction; FILE.json records "
+              "n_missing per metric and the names under `missing`.")  # fmt: skip
 def command(
     pred: str,
     gt: str,
@@ -79,6 +82,7 @@ def command(
     bootstrap: int,
     seed: int,
     device: str,
+    allow_missing: bool,
 ) -> None:
     """Evaluate colourised images in PRED against GT, paired by file name.
 
@@ -91,11 +95,11 @@ def command(
     as {"mean": null, "available": false, "reason": ...}, never dropped.
     """
     from colorbench.atomic import atomic_file
-    from colorbench.metrics.evaluate import evaluate
+    from colorbench.metrics.evaluate import evaluate_table
     from colorbench.metrics.stage import write_json
 
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-    summary, df = evaluate(
+    summary, table = evaluate_table(
         pred,
         gt,
         metrics=names,
@@ -107,15 +111,19 @@ def command(
         bootstrap=bootstrap,
         seed=seed,
         device=device,
+        allow_missing=allow_missing,
     )
-    write_json(out, summary)
+    info = table.pairing
+    missing = info.get("missing") or []
+    # metric name -> {mean, ...} stays the contract; the gap is one extra entry when there is one
+    write_json(out, {**summary, **({"missing": {"n_missing": len(missing), "names": missing}}
+                                   if missing else {})})  # fmt: skip
     if per_image:
         with atomic_file(per_image, newline="") as fh:
-            df.to_csv(fh, index=False)
-    info = df.attrs.get("pairing", {})
-    extra = info.get("gt_without_pred", 0)
+            table.write_csv(fh)
+    extra = len(missing)
     click.echo(
-        f"evaluated {len(df)} image(s)"
+        f"evaluated {len(table)} image(s)"
         + (f"; {extra} ground-truth image(s) had no prediction" if extra else "")
         + f" -> {out}",
         err=True,

@@ -26,7 +26,9 @@ FOLDERS = [
 
 @click.command("report")
 @opt.file_option(
-    "--metrics", default="reports/metrics.json", help="Set-level results of the evaluate stage."
+    "--metrics",
+    default="reports/metrics_details.json",
+    help="Set-level results of the evaluate stage (its details file).",
 )
 @opt.options(*(opt.dir_option(flag, default=d, help=h) for flag, d, h in FOLDERS))
 @click.option(

@@ -31,6 +31,12 @@ from colorbench.commands import _options as opt
     help="Registry entry of the deep model's weights.",
 )
 @click.option("--deep-size", default=320, show_default=True, help="Deep model input side.")
+@click.option(
+    "--deep-stretch/--no-deep-stretch",
+    default=False,
+    show_default=True,
+    help="Min-max stretch each deep map (U^2-Net's test script); default keeps the sigmoid.",
+)
 def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
     """Write OUT/<id>.png (uint8 0..255, the prepared size) for every image of PREPARED.
 

@@ -113,10 +113,15 @@ def fusion(out: Path, **common: Any) -> None:
 @opt.file_option("--out", default="models/global.pt")
 def global_net(out: Path, **common: Any) -> None:
     """Train SCGAN's global-feature network: a VGG-16-layout classifier on gray images
-    (section train_global: width, epochs, batch_size, lr)."""
+    (section train_global: width, epochs, batch_size, lr). Labels: the manifest's classes,
+    else the COCO categories of the annotations declared in prepare.sources."""
+    from colorbench.detect.coco import annotations_from_sources
+    from colorbench.params import section
     from colorbench.train.global_net import train_global
 
-    _train(train_global, "train_global", out=out, **common)
+    sources = section("prepare", common["params_file"]).get("sources", [])
+    _train(train_global, "train_global", out=out, annotations=annotations_from_sources(sources),
+           **common)  # fmt: skip
 
 
 @command.command("scgan")

@@ -17,6 +17,9 @@ def command() -> None:
     colorbench weights status              what is present, missing or corrupt (offline)
     colorbench weights fetch [NAME...]     download and verify (resumable)
     colorbench weights import DIR          install files found in DIR, after verifying them
+    colorbench weights stand-ins DIR       random stand-ins + DIR/manifest.yaml (smoke tests)
+
+    COLORBENCH_WEIGHTS_MANIFEST=m.yaml ({name: {path, sha256}}) overrides built-in pins.
     """
 
 
@@ -106,3 +109,20 @@ def import_cmd(src_dir: str, names: tuple[str, ...]) -> None:
     if not result.installed:
         files = ", ".join(weights.entry(n).file for n in result.not_found)
         raise ColorbenchError(f"no registry file found in {src_dir}; expected any of: {files}")
+
+
+@command.command("stand-ins")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("names", nargs=-1)
+@click.option("--seed", default=0, show_default=True, help="seed of the random initialisation")
+def stand_ins_cmd(out_dir: str, names: tuple[str, ...], seed: int) -> None:
+    """Write randomly initialised files for every registry entry (or NAMES) into OUT_DIR,
+    built with the real constructors, plus OUT_DIR/manifest.yaml selecting them through
+    COLORBENCH_WEIGHTS_MANIFEST. For smoke tests only: reports made with them are stamped
+    "STAND-IN WEIGHTS: numbers are meaningless"."""
+    from colorbench import weights
+    from colorbench.weights_standins import make_stand_ins
+
+    for name in names:
+        weights.entry(name)  # unknown names: one clear line before any work
+    make_stand_ins(out_dir, list(names) or None, seed=seed, log=click.echo)

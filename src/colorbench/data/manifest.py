@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where a manifest is read: prepare writes it with csv
+    import pandas as pd
 
 MANIFEST = "manifest.csv"
 REJECTS = "rejects.csv"
@@ -33,6 +35,8 @@ SPLITS = ("train", "val", "test")
 
 
 def read_manifest(prepared_dir: str | os.PathLike) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.read_csv(
         Path(prepared_dir) / MANIFEST,
         dtype={"id": str, "source": str, "role": str, "split": str, "label": str, "orig_path": str},

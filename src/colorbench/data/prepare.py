@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorbench import lab
 from colorbench.atomic import atomic_dir
 from colorbench.data.decode import MIN_SIDE, Rejected, open_upright
 from colorbench.data.ids import assign_ids
@@ -164,11 +165,8 @@ def scan(root: Path, skip: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
 
 def mean_chroma(rgb: np.ndarray) -> float:
     """Mean Lab chroma sqrt(a^2 + b^2) of a uint8 RGB image (strided subsample)."""
-    from colorbench.color import rgb_to_lab  # torch comes with it: imported on first use only
-
     step = max(1, -(-max(rgb.shape[:2]) // CHROMA_SAMPLE))
-    lab = rgb_to_lab(np.ascontiguousarray(rgb[::step, ::step]))
-    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+    return lab.mean_chroma(np.ascontiguousarray(rgb[::step, ::step]))
 
 
 def process_file(
@@ -202,8 +200,11 @@ _CFG: _WorkerConfig | None = None
 
 
 def _init_worker(cfg: _WorkerConfig) -> None:
+    from colorbench.interrupts import quiet_worker
+
     global _CFG
     _CFG = cfg
+    quiet_worker()
 
 
 def _work(task: tuple[str, str]) -> tuple[bool, tuple[int, int, float] | str]:
@@ -226,10 +227,8 @@ def _results(
         for path, image_id in tasks:
             yield process_file(path, image_id, cfg)
         return
-    import colorbench.color  # noqa: F401  (loaded once here: forked workers inherit it)
-
     methods = mp.get_all_start_methods()
-    # fork: workers inherit the imported modules (torch via colorbench.color) at no cost
+    # fork: workers inherit the imported modules at no cost
     ctx = mp.get_context("fork" if "fork" in methods else None)
     chunksize = max(1, min(64, len(tasks) // (workers * 8)))
     with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(cfg,)) as pool:

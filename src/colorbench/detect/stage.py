@@ -73,8 +73,8 @@ def _write_crops(task: tuple[str, str, str, list[tuple[int, int, int, int]], int
 
 def _load_gray(task: tuple[str, str]) -> np.ndarray:
     """Pool worker: the prepared image's gray version (L channel) as 3-channel uint8."""
-    from colorbench.color import gray_rgb
     from colorbench.data.manifest import image_path
+    from colorbench.lab import gray_rgb
 
     prepared_dir, image_id = task
     return gray_rgb(read_rgb(image_path(prepared_dir, image_id)))

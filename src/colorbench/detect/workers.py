@@ -59,7 +59,9 @@ def make_pool(
     if use_fork:
         for name in preload:
             importlib.import_module(name)
-    return mp.get_context("fork" if use_fork else "spawn").Pool(num_workers)
+    from colorbench.interrupts import quiet_worker
+
+    return mp.get_context("fork" if use_fork else "spawn").Pool(num_workers, quiet_worker)
 
 
 @contextmanager

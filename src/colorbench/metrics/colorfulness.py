@@ -9,14 +9,14 @@ CCI (SCGAN) is M; the CCI ratio is the share of images with 16 ≤ M ≤ 20.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the numpy kernels never need torch; only the tensor wrapper does
+    import torch
 
 CCI_RANGE = (16.0, 20.0)
-
-
-def _m(var_rg: torch.Tensor, var_yb: torch.Tensor, mu_rg: torch.Tensor, mu_yb: torch.Tensor):
-    return torch.sqrt(var_rg + var_yb) + 0.3 * torch.sqrt(mu_rg.square() + mu_yb.square())
 
 
 # Integer sums stay exact in int64 while n²·510² < 2^63 (about 5.9 Mpx per image).
@@ -34,9 +34,7 @@ def colorfulness_np(x: np.ndarray, with_abs: bool = True) -> tuple[np.ndarray, n
         raise ValueError(f"expected BxHxWx3 uint8 images, got {x.shape} {x.dtype}")
     n = x.shape[1] * x.shape[2]
     if n > _EXACT_MAX_PX:
-        m, m_abs = _colorfulness_float(torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2),
-                                       with_abs)  # fmt: skip
-        return m.numpy(), (m_abs.numpy() if m_abs is not None else None)
+        return _colorfulness_float(x, with_abs)
     px = x.reshape(len(x), n, 3)
     r, g, b = px[..., 0], px[..., 1], px[..., 2]
     rg = np.subtract(r, g, dtype=np.int32)
@@ -54,15 +52,12 @@ def colorfulness_np(x: np.ndarray, with_abs: bool = True) -> tuple[np.ndarray, n
     def var(s: np.ndarray, q: np.ndarray, scale: float) -> np.ndarray:
         return (n * q - s * s).astype(np.float64) / (nn * scale)
 
-    def m_of(v_rg: np.ndarray, v_yb: np.ndarray, mu_rg: np.ndarray, mu_yb: np.ndarray):
-        return np.sqrt(v_rg + v_yb) + 0.3 * np.sqrt(np.square(mu_rg) + np.square(mu_yb))
-
-    m = m_of(var(s_rg, q_rg, 1.0), var(s_yb, q_yb, 4.0), s_rg / n, s_yb / (2 * n))
+    m = _m(var(s_rg, q_rg, 1.0), var(s_yb, q_yb, 4.0), s_rg / n, s_yb / (2 * n))
     if not with_abs:
         return m, None
     a_rg = np.abs(rg).sum(1, dtype=np.int64)
     a_yb = np.abs(yb2).sum(1, dtype=np.int64)
-    m_abs = m_of(var(a_rg, q_rg, 1.0), var(a_yb, q_yb, 4.0), a_rg / n, a_yb / (2 * n))
+    m_abs = _m(var(a_rg, q_rg, 1.0), var(a_yb, q_yb, 4.0), a_rg / n, a_yb / (2 * n))
     return m, m_abs
 
 
@@ -71,29 +66,36 @@ def colorfulness_batch(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Bx3xHxW uint8 (or float in 0..255) -> (M signed, M abs-variant or None), float64 per
     image; `colorfulness_np` on the same pixels."""
+    import torch
+
     if x.dim() != 4 or x.shape[1] != 3:
         raise ValueError(f"expected Bx3xHxW images, got shape {tuple(x.shape)}")
-    if x.dtype != torch.uint8 or x.shape[2] * x.shape[3] > _EXACT_MAX_PX:
-        return _colorfulness_float(x, with_abs)
-    m, m_abs = colorfulness_np(x.detach().cpu().permute(0, 2, 3, 1).numpy(), with_abs)
+    hwc = x.detach().cpu().permute(0, 2, 3, 1).numpy()
+    if x.dtype == torch.uint8:
+        m, m_abs = colorfulness_np(hwc, with_abs)
+    else:
+        m, m_abs = _colorfulness_float(hwc, with_abs)
     return torch.from_numpy(m), (torch.from_numpy(m_abs) if m_abs is not None else None)
 
 
-def _colorfulness_float(
-    x: torch.Tensor, with_abs: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Two-pass float64 moments (huge images or float input in 0..255)."""
-    r, g, b = x.flatten(2).to(torch.float64).unbind(1)
+def _m(var_rg: np.ndarray, var_yb: np.ndarray, mu_rg: np.ndarray, mu_yb: np.ndarray):
+    return np.sqrt(var_rg + var_yb) + 0.3 * np.sqrt(np.square(mu_rg) + np.square(mu_yb))
+
+
+def _colorfulness_float(x: np.ndarray, with_abs: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Two-pass float64 moments of BxHxWx3 (huge images or float input in 0..255)."""
+    px = x.reshape(len(x), -1, 3)
+    r, g, b = (px[..., i].astype(np.float64) for i in range(3))
     rg = r - g
     yb = 0.5 * (r + g) - b
 
-    def m(a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def m(a: np.ndarray, c: np.ndarray) -> np.ndarray:
         mu_a, mu_c = a.mean(1), c.mean(1)
-        var_a = (a - mu_a[:, None]).square().mean(1)
-        var_c = (c - mu_c[:, None]).square().mean(1)
+        var_a = np.square(a - mu_a[:, None]).mean(1)
+        var_c = np.square(c - mu_c[:, None]).mean(1)
         return _m(var_a, var_c, mu_a, mu_c)
 
-    return m(rg, yb), (m(rg.abs(), yb.abs()) if with_abs else None)
+    return m(rg, yb), (m(np.abs(rg), np.abs(yb)) if with_abs else None)
 
 
 def cci_in_range(m: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import struct
 import zlib
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin  # noqa: F401  (imported up front: forked workers share it)
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError  # noqa: F401  (imported up front: forked workers share it)
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _CHUNK = struct.Struct(">I4s")
@@ -82,10 +82,14 @@ def _png_rgb8(data: bytes) -> np.ndarray | None:
     return np.frombuffer(im.tobytes(), np.uint8).reshape(h, w, 3)
 
 
-def _pil_rgb(data: bytes) -> np.ndarray:
+def _pil_rgb(data: bytes, path: str | os.PathLike = "") -> np.ndarray:
     from colorbench.data.decode import to_rgb
 
-    with Image.open(io.BytesIO(data)) as im:
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:  # Pillow would name the BytesIO object, not the file
+        raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}") from None
+    with im:
         if im.mode == "RGB" and not im.getexif():
             return np.asarray(im)
         with contextlib.suppress(Exception):  # broken EXIF: keep the pixels as stored
@@ -101,7 +105,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     with open(path, "rb") as f:
         data = f.read()
     out = _png_rgb8(data)
-    return out if out is not None else _pil_rgb(data)
+    return out if out is not None else _pil_rgb(data, path)
 
 
 def read_gray(path: str | os.PathLike) -> np.ndarray:

@@ -24,8 +24,8 @@ import torch
 
 from colorbench.metrics import _weights
 from colorbench.metrics.frechet import RunningStats, frechet_from_stats
+from colorbench.metrics.pairing import FID_MODES
 
-FID_MODES = ("standard", "piq")
 FID_DIM = 2048
 _PATCH_LOCK = threading.Lock()
 

@@ -16,8 +16,12 @@ The kernels take BxHxWxC arrays, the layout PIL decodes to (no transpose); `psnr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the numpy kernels never need torch; only the tensor wrappers do
+    import torch
 
 SSIM_WIN = 7
 _K1, _K2 = 0.01, 0.03
@@ -169,9 +173,13 @@ def _as_hwc(x: torch.Tensor) -> np.ndarray:
 def psnr_batch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Per-image PSNR (dB) of Bx3xHxW uint8 tensors; +inf where the images are identical
     (as skimage)."""
+    import torch
+
     return torch.from_numpy(psnr_np(_as_hwc(pred), _as_hwc(gt)))
 
 
 def ssim_batch(pred: torch.Tensor, gt: torch.Tensor, win: int = SSIM_WIN) -> torch.Tensor:
     """Per-image SSIM of Bx3xHxW uint8 tensors, as skimage's structural_similarity."""
+    import torch
+
     return torch.from_numpy(ssim_np(_as_hwc(pred), _as_hwc(gt), win))

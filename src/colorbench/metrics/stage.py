@@ -1,13 +1,15 @@
 """The `evaluate` DVC stage: every method folder in outputs/ against the prepared test split,
-one combined reports/metrics.json and reports/per_image/<method>.csv.
+reports/metrics_details.json, the headline reports/metrics.json and reports/per_image/<method>.csv.
 
-metrics.json shape (the report stage reads it):
+metrics_details.json (the report stage reads it):
   {"n_images", "fid_mode", "profile",
    "methods": {method: {metric: {"mean", "std", "ci95", "n"} | set-level | unavailable}},
    "paired":  {method: {metric: {"vs", "mean_diff", "ci95", "p_value", "test", "n"}}}}
+metrics.json (DVC's declared metrics file, sized for `dvc metrics diff` / `dvc exp show`):
+  {"n_images", "methods": {method: {headline metric: mean | null}}}
 With evaluation protocols (evaluate_protocols, the DAG's stage): outputs/<protocol>/<method>/
-on each protocol's set; the top level is the primary (first) protocol's block, plus
-  "protocol": its name, "protocols": {name: {"about", "n_images", "methods", "paired"}},
+on each protocol's set; both files hold the primary (first) protocol at the top level, plus
+  "protocol": its name, "protocols": {name: the same block for that protocol (+ "about")},
 and reports/per_image/<protocol>/<method>.csv besides the primary's reports/per_image/*.csv.
 """
 
@@ -18,13 +20,15 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from colorbench.atomic import atomic_dir, atomic_file
 from colorbench.errors import ColorbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,21 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_file(path) as fh:
         json.dump(jsonable(obj), fh, indent=2, allow_nan=False)
         fh.write("\n")
+
+
+# The numbers people compare across runs; everything else stays in the details file.
+HEADLINE = ("psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1")
+
+
+def headline(result: dict) -> dict:
+    """The means of the HEADLINE metrics per method (null when unavailable)."""
+    return {
+        "n_images": result["n_images"],
+        "methods": {
+            method: {k: summary[k].get("mean") for k in HEADLINE if k in summary}
+            for method, summary in result["methods"].items()
+        },
+    }
 
 
 def method_dirs(outputs_dir: str | os.PathLike) -> list[Path]:
@@ -103,11 +122,13 @@ def evaluate_methods(
     evaluator_path: str | os.PathLike | None = "models/evaluator.pt",
     saliency_pred_dir: str | os.PathLike = "outputs_saliency",
     saliency_gt_dir: str | os.PathLike = "data/saliency",
+    details_json: str | os.PathLike | None = None,
 ) -> dict:
     """Evaluate every outputs/<method>/ on the test split (role main); write the reports.
 
     A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
-    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps."""
+    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
+    `details_json` defaults to metrics_details.json beside `metrics_json`."""
     from colorbench.data.manifest import read_manifest, select
 
     manifest_dir = Path(prepared_dir)
@@ -118,7 +139,7 @@ def evaluate_methods(
         test, outputs_dir, manifest_dir, metrics, fid_mode, bootstrap, batch_size, num_workers,
         device, seed, profile, baseline, evaluator_path, saliency_pred_dir, saliency_gt_dir,
     )  # fmt: skip
-    _write(result, {"": per_image}, metrics_json, per_image_dir)
+    _write(result, {"": per_image}, metrics_json, per_image_dir, details_json)
     return result
 
 
@@ -133,14 +154,21 @@ def _write(
     per_image: dict[str, dict[str, pd.DataFrame]],
     metrics_json: str | os.PathLike,
     per_image_dir: str | os.PathLike,
+    details_json: str | os.PathLike | None = None,
 ) -> None:
-    """per_image: {subfolder ('' = the folder itself): {method: frame}}."""
+    """per_image: {subfolder ('' = the folder itself): {method: frame}}. The details file
+    gets `result`; metrics.json its headline (per protocol too)."""
     with atomic_dir(per_image_dir) as tmp:
         for sub, frames in per_image.items():
             (tmp / sub).mkdir(parents=True, exist_ok=True)
             for name, df in frames.items():
                 df.to_csv(tmp / sub / f"{name}.csv", index=False)
-    write_json(metrics_json, result)
+    write_json(details_json or Path(metrics_json).with_name("metrics_details.json"), result)
+    short = headline(result)
+    if "protocols" in result:
+        short["protocol"] = result["protocol"]
+        short["protocols"] = {n: headline(b) for n, b in result["protocols"].items()}
+    write_json(metrics_json, short)
 
 
 def evaluate_protocols(
@@ -150,6 +178,7 @@ def evaluate_protocols(
     metrics_json: str | os.PathLike = "reports/metrics.json",
     per_image_dir: str | os.PathLike = "reports/per_image",
     saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    details_json: str | os.PathLike | None = None,
     **kwargs: Any,
 ) -> dict:
     """Evaluate outputs/<protocol>/<method>/ for every protocol of `params` (see the module
@@ -179,7 +208,7 @@ def evaluate_protocols(
         blocks[name] = {"about": protocol.describe(), **blocks[name]}
     primary = next(iter(blocks))
     result = {**blocks[primary], "protocol": primary, "protocols": blocks}
-    _write(result, {"": frames[primary], **frames}, metrics_json, per_image_dir)
+    _write(result, {"": frames[primary], **frames}, metrics_json, per_image_dir, details_json)
     return result
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from colorbench.atomic import atomic_path
+from colorbench.atomic import atomic_path, clear_stale
 from colorbench.errors import ColorbenchError
 from colorbench.models import registry
 
@@ -56,6 +56,7 @@ def save_model(
         "meta": dict(meta or {}),
     }
     path = Path(path)
+    clear_stale(path)  # temp files of killed earlier saves
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
@@ -69,6 +70,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, bad pickle, foreign objects: all "corrupt"
+        if _is_training_checkpoint(path):
+            raise ColorbenchError(
+                f"{path} is a training checkpoint (the resume state `colorbench train` keeps "
+                "in checkpoints/<run>/last.pt), not a model file; use the model the run "
+                "wrote when it finished (models/<name>.pt)"
+            ) from None
         raise ColorbenchError(
             f"checkpoint {path} is unreadable or corrupt ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); delete it and retrain"
@@ -84,6 +91,20 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             "upgrade colorbench"
         )
     return payload
+
+
+def _is_training_checkpoint(path: Path) -> bool:
+    """Whether `path` is colorbench.train.checkpointing's last.pt, judged from the names
+    in its pickle (read as bytes, never unpickled: the file may be anyone's)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            pkl = next((n for n in zf.namelist() if n.endswith("/data.pkl")), None)
+            data = zf.read(pkl) if pkl else b""
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+    return all(k in data for k in (b"config_hash", b"optimizers", b"position", b"rng"))
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loaded:

@@ -70,7 +70,10 @@ class SCGANGenerator(nn.Module):
                 f"train_scgan.global_net must be one of {GLOBAL_MODES}, got {global_net!r}"
             )
         self.size, self.width, self.global_mode = size, width, global_net
-        self.use_saliency, self.freeze_global = bool(saliency), bool(freeze_global)
+        # Only pretrained weights are frozen: the `random` ablation ("w/o pre-weights",
+        # Table II) trains its Gaussian-initialised global network with the rest.
+        self.use_saliency = bool(saliency)
+        self.freeze_global = bool(freeze_global) and global_net == "pretrained"
         self.sizes = level_sizes(size)
         n_levels = len(self.sizes)
         ch = [scaled(c, width) for c in ENCODER_CHANNELS]

@@ -22,6 +22,7 @@ from colorbench.report.experiments import (
 )
 from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
+from colorbench.report.provenance import global_net_note, stamp_lines, weights_section
 from colorbench.report.reference import reference_tables
 from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
 
@@ -47,7 +48,7 @@ def _table_protocol(params: dict[str, Any], table: str, results: Results) -> str
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics.json")
+    metrics: Path = Path("reports/metrics_details.json")
     per_image: Path = Path("reports/per_image")
     outputs: Path = Path("outputs")
     prepared: Path = Path("data/prepared")
@@ -55,6 +56,7 @@ class ReportConfig:
     out: Path = Path("reports")
     saliency_pred: Path = Path("outputs_saliency/scgan")
     saliency_gt: Path = Path("data/saliency")
+    crops: Path = Path("data/crops")  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
     fid_mode: str | None = None  # params evaluate.fid_mode, to flag a stale metrics.json
@@ -78,7 +80,7 @@ def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
-    # exp show drops non-scalars (intervals): the workspace row uses the full metrics.json.
+    # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
@@ -188,6 +190,13 @@ def _draw_figures(
     return drawn, skipped
 
 
+def provenance_lines(cfg: ReportConfig) -> tuple[bool, list[str]]:
+    """(stand-in weights used?, the report's provenance section)."""
+    stand_in, lines = weights_section([cfg.logs, cfg.per_image, cfg.saliency_gt, cfg.crops])
+    note = global_net_note(cfg.logs)
+    return stand_in, ([note, ""] if note else []) + lines
+
+
 def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> ReportSummary:
     """Write the whole report; returns what was written."""
     params = params or {}
@@ -236,7 +245,13 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     notes.append(
         "Shares (Top-1, CCI ratio) are shown in % in markdown/LaTeX and as fractions in the csv files."
     )
+    if (cfg.out / "seeds.md").is_file():
+        notes.append(
+            "Seed variance (mean ± sd across training seeds, and which conclusions survive "
+            "it): [seeds.md](seeds.md), written by `colorbench seeds N`."
+        )
 
+    stand_in, provenance = provenance_lines(cfg)
     summary = ReportSummary(readme=cfg.out / "README.md")
     with atomic_dir(cfg.out / "tables") as tdir, atomic_dir(cfg.out / "figures") as fdir:
         for t in [*main, *measured, *ablations, *published]:
@@ -256,6 +271,8 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
         figures=drawn,
         skipped=skipped,
         notes=notes,
+        stamp=stamp_lines(stand_in),
+        provenance=provenance,
     )
     with atomic_file(summary.readme, "w", encoding="utf-8") as fh:
         fh.write(render_index(index))

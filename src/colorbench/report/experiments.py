@@ -19,6 +19,7 @@ piece being missing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import Any
 
 from colorbench.errors import ColorbenchError
 from colorbench.report.content import Context
-from colorbench.report.load import Results, results_from_dict
+from colorbench.report.load import Results, Value, results_from_dict
 from colorbench.report.spec import spec
 from colorbench.report.tables import Cell, Column, Table
 
@@ -211,8 +212,18 @@ def _run_row(labels: list[str], run: Run, method: str, keys: list[str]) -> list[
     return (
         [Cell(text=t) for t in labels]
         + [Cell(text=_run_label(run)), n]
-        + [Cell.of(r.value(method, k)) for k in keys]
+        + [value_cell(r.value(method, k)) for k in keys]
     )
+
+
+def value_cell(v: Value) -> Cell:
+    """A metric cell. DVC keeps only a metrics file's scalars, so experiment rows lack the
+    bootstrap interval: they get the normal approximation mean ± 1.96·std/√n instead."""
+    cell = Cell.of(v)
+    if v.available and v.lo is None and v.std is not None and v.n and v.n > 1:
+        half = 1.96 * v.std / math.sqrt(v.n)
+        cell.lo, cell.hi = v.mean - half, v.mean + half  # type: ignore[operator]
+    return cell
 
 
 def _skipped_note(runs: list[Run]) -> list[str]:
@@ -220,9 +231,10 @@ def _skipped_note(runs: list[Run]) -> list[str]:
     notes = ["Bold: best value of the column (↑ higher is better, ↓ lower is better)."]
     if any(r.kind != "workspace" and r.results is not None for r in runs):
         notes.append(
-            "Rows from DVC experiments show means without intervals: DVC keeps only the "
-            "scalars of reports/metrics.json (`dvc exp apply NAME && dvc repro` restores a "
-            "run's full results). Experiments that also change other params are left out."
+            "Rows from DVC experiments: DVC keeps only the scalars of reports/metrics.json, "
+            "so their ± is the normal approximation 1.96·std/√n, not the bootstrap interval "
+            "(`dvc exp apply NAME && dvc repro` restores a run's full results). Experiments "
+            "that also change other params are left out."
         )
     bad = [f"{r.name}: {r.problem}" for r in runs if r.results is None and r.problem]
     if bad:
@@ -230,111 +242,49 @@ def _skipped_note(runs: list[Run]) -> list[str]:
     return notes
 
 
-LAMBDAS = [0.0, 0.25, 0.5, 0.75, 1.0]
-
-
-def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
-    """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN."""
-    keys = ["ssim", "psnr"]
-    table = _ablation_table(
-        "paracolorizer_table4",
-        "Ablation: ParaColorizer Table IV layout (λ_edge sweep, foreground GAN outputs)",
-        ctx,
-        [Column.label("lambda_edge", "λ_edge")],
-        [Column.metric(spec(k), header=f"fg {spec(k).label}") for k in keys],
-    )
-    seen: dict[float, Run] = {}
-    for r in _select(runs, ctx.params, {"train_fg.lambda_edge"}):
-        lam = get(r.params, "train_fg.lambda_edge")
-        if isinstance(lam, (int, float)) and "fg" in r.results.methods:
-            seen.setdefault(float(lam), r)
-    for lam in sorted(seen):
-        table.add_row(_run_row([f"{lam:.2f}"], seen[lam], "fg", keys))
-    table.notes = [
-        "Rows: runs whose params differ from the current params.yaml only in "
-        "train_fg.lambda_edge; metrics of method fg (the paper reports SSIM of the "
-        "foreground colorizer).",
-        *_skipped_note(runs),
-    ]
-    missing = [lam for lam in LAMBDAS if lam not in seen]
-    table.howto = _howto(
-        from_experiments,
-        [f"dvc exp run -n fg-edge-{lam:g} -S train_fg.lambda_edge={lam:g}" for lam in missing],
-    )
-    return table
-
-
-ARCH_VERSIONS = {
-    "unet": "V1 (pix2pix U-Net)",
-    "resunet": "V2 (Res-UNet)",
-    "resunet_attn": "V3 (self-attention Res-UNet)",
-}
-
-
-def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
-    """ParaColorizer's generator versions V1/V2/V3 (Fig. 9), as the foreground GAN."""
-    keys = ["delta_colorful", "fid", "evaluator_fd", "lpips", "psnr", "ssim"]
-    table = _ablation_table(
-        "paracolorizer_versions",
-        "Ablation: ParaColorizer generator versions V1/V2/V3 (foreground GAN)",
-        ctx,
-        [Column.label("arch", "Generator"), Column.label("method", "Method")],
-        [Column.metric(spec(k)) for k in keys],
-    )
-    seen: dict[str, tuple[Run, str]] = {}
-    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
-        arch = get(r.params, "train_fg.generator.arch")
-        if isinstance(arch, str) and "fg" in r.results.methods:
-            seen.setdefault(arch, (r, "fg"))
-    # V1 is also trained in every run as its own method (`unet`, params train_unet).
-    for r in _select(runs, ctx.params, {"train_fg.generator.arch"}):
-        if "unet" in r.results.methods and "unet" not in seen:
-            arch = get(r.params, "train_unet.generator.arch", "unet")
-            seen.setdefault(str(arch), (r, "unet"))
-    order = list(ARCH_VERSIONS) + sorted(a for a in seen if a not in ARCH_VERSIONS)
-    for arch in order:
-        if arch not in seen:
-            continue
-        r, method = seen[arch]
-        table.add_row(_run_row([ARCH_VERSIONS.get(arch, arch), method], r, method, keys))
-    table.notes = [
-        "Rows: the foreground GAN (method fg) of runs differing from params.yaml only in "
-        "train_fg.generator.arch, plus the `unet` method (V1) of such runs. Only the "
-        "generator differs; the paper's V2 also changed training data and schedule.",
-        ctx.fid_note(),
-        FD_NOTE_SHORT,
-        *_skipped_note(runs),
-    ]
-    missing = [a for a in ("resunet", "unet") if a not in seen]
-    table.howto = _howto(
-        from_experiments,
-        [f"dvc exp run -n fg-arch-{a} -S train_fg.generator.arch={a}" for a in missing],
-    )
-    return table
-
-
 FD_NOTE_SHORT = "FD-eval: Fréchet distance (evaluator features), not FID."
 
-SCGAN_KEYS = ["attention_loss", "gan", "perceptual", "global_net", "pixel_loss", "lambda_gan"]
-SCGAN_SETTINGS = [
-    ("w/o attention loss", "train_scgan.attention_loss=false"),
-    ("w/o GAN loss", "train_scgan.gan=none"),
-    ("w/o perceptual loss", "train_scgan.perceptual=false"),
-    ("with LSGAN loss", "train_scgan.gan=lsgan"),
-    ("w/o pre-weights", "train_scgan.global_net=random"),
-    ("w/o global feature", "train_scgan.global_net=none"),
-    ("with L2 loss", "train_scgan.pixel_loss=l2"),
+SCGAN_KEYS = [
+    "attention_loss",
+    "gan",
+    "perceptual",
+    "global_net",
+    "pixel_loss",
+    "lambda_gan",
+    "data_fraction",
+]
+TWICE = "{twice}"  # placeholder: twice the current run's train_scgan.data_fraction
+SCGAN_SETTINGS: list[tuple[str, list[str] | None]] = [
+    # The paper ran "w/o attention loss" on twice the data (1/5 vs 1/10 of ImageNet).
+    ("w/o attention loss (2× data)", ["attention_loss=false", f"data_fraction={TWICE}"]),
+    ("w/o attention loss (same data)", ["attention_loss=false"]),
+    ("w/o GAN loss", ["gan=none"]),
+    ("w/o perceptual loss", ["perceptual=false"]),
+    ("with LSGAN loss", ["gan=lsgan"]),
+    ("w/o pre-weights", ["global_net=random"]),
+    ("w/o global feature", ["global_net=none"]),
+    ("with L2 loss", ["pixel_loss=l2"]),
     ("SCGAN (full)", None),
 ]
 PAPER_LAMBDA_GAN = 0.05
 
 
-def scgan_setting(params: dict[str, Any]) -> str:
-    """The SCGAN Table II label of a run's train_scgan switches."""
+def _data_fraction(params: dict[str, Any] | None) -> float:
+    value = get(params or {}, "train_scgan.data_fraction", 1.0)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else 1.0
+
+
+def scgan_setting(params: dict[str, Any], reference: dict[str, Any] | None = None) -> str:
+    """The SCGAN Table II label of a run's train_scgan switches; its data share is compared
+    with `reference`'s (the current params.yaml)."""
     p = get(params, "train_scgan", {}) or {}
+    ratio = _data_fraction(params) / _data_fraction(reference)
+    data = "same data" if ratio == 1 else ("2× data" if ratio == 2 else f"data × {ratio:.3g}")
     parts = []
     if p.get("attention_loss") is False:
-        parts.append("w/o attention loss")
+        parts.append(f"w/o attention loss ({data})")
+    elif ratio != 1:
+        parts.append(data)
     lam = p.get("lambda_gan")
     if p.get("gan") == "none" or lam == 0:
         parts.append("w/o GAN loss")
@@ -353,6 +303,13 @@ def scgan_setting(params: dict[str, Any]) -> str:
     return ", ".join(parts) or "SCGAN (full)"
 
 
+def _scgan_command(assignments: list[str], twice: float) -> str:
+    sets = [a.replace(TWICE, f"{twice:g}") for a in assignments]
+    slug = "-".join(a.split("=")[0] if TWICE in a else a for a in assignments)
+    slug = slug.replace("=", "-").replace("_", "-")
+    return "dvc exp run -n scgan-" + slug + "".join(f" -S train_scgan.{a}" for a in sets)
+
+
 def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     keys = ["psnr", "ssim", "top1", "cci_ratio"]
     table = _ablation_table(
@@ -365,38 +322,43 @@ def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) 
     seen: dict[str, Run] = {}
     for r in _select(runs, ctx.params, {f"train_scgan.{k}" for k in SCGAN_KEYS}):
         if "scgan" in r.results.methods:
-            seen.setdefault(scgan_setting(r.params), r)
+            seen.setdefault(scgan_setting(r.params, ctx.params), r)
     order = [s for s, _ in SCGAN_SETTINGS] + sorted(
         s for s in seen if s not in dict(SCGAN_SETTINGS)
     )
     for setting in order:
         if setting in seen:
             table.add_row(_run_row([setting], seen[setting], "scgan", keys))
+    twice = 2 * _data_fraction(ctx.params)
     table.notes = [
         "Rows: runs differing from params.yaml only in train_scgan."
         + "{"
         + ",".join(SCGAN_KEYS)
-        + "}; metrics of method scgan.",
+        + "}; metrics of method scgan (RGB as generated, the paper's protocol).",
         *_skipped_note(runs),
-    ]
-    table.notes.append(
         "Setting labels compare each run's switches with the paper's full SCGAN "
-        f"(WGAN-GP, attention and perceptual losses, pretrained global net, L1, λ_G = {PAPER_LAMBDA_GAN})."
-    )
+        "(WGAN-GP, attention and perceptual losses, pretrained global net, L1, "
+        f"λ_G = {PAPER_LAMBDA_GAN}); data shares (train_scgan.data_fraction) with this run's. "
+        "The paper ran w/o attention loss on twice the full system's data.",
+    ]
     cmds = []
-    for setting, assignment in SCGAN_SETTINGS:
+    for setting, assignments in SCGAN_SETTINGS:
         if setting in seen:
             continue
-        if assignment is None:
+        if assignments is None:
             cmds.append(
                 "dvc exp run -n scgan-full -S train_scgan.attention_loss=true "
                 "-S train_scgan.gan=wgan_gp -S train_scgan.perceptual=true "
                 "-S train_scgan.global_net=pretrained -S train_scgan.pixel_loss=l1 "
                 f"-S train_scgan.lambda_gan={PAPER_LAMBDA_GAN}"
             )
+        elif twice <= 1 or not any(TWICE in a for a in assignments):
+            cmds.append(_scgan_command(assignments, twice))
         else:
-            slug = assignment.split(".", 1)[1].replace("=", "-").replace("_", "-")
-            cmds.append(f"dvc exp run -n scgan-{slug} -S {assignment}")
+            table.notes.append(
+                f"{setting}: needs train_scgan.data_fraction ≤ 0.5 in params.yaml "
+                f"(it is {twice / 2:g}) so that twice the data exists."
+            )
     table.howto = _howto(from_experiments, cmds)
     return table
 
@@ -415,6 +377,8 @@ def _howto(from_experiments: bool, cmds: list[str]) -> list[str]:
 
 
 def ablation_tables(runs: list[Run], ctx: Context, from_experiments: bool) -> list[Table]:
+    from colorbench.report.ablation_paracolorizer import arch_table, edge_table
+
     return [
         edge_table(runs, ctx, from_experiments),
         arch_table(runs, ctx, from_experiments),

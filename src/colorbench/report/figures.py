@@ -77,7 +77,7 @@ def grid_candidates(
 
 
 def _gray_of(gt: np.ndarray) -> np.ndarray:
-    from colorbench.color import gray_rgb
+    from colorbench.lab import gray_rgb
 
     return gray_rgb(gt)
 

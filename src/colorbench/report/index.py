@@ -27,6 +27,8 @@ class IndexData:
     figures: list[FigureEntry]
     skipped: list[str] = field(default_factory=list)  # figures not drawn, with reasons
     notes: list[str] = field(default_factory=list)
+    stamp: list[str] = field(default_factory=list)  # lines above everything (stand-ins)
+    provenance: list[str] = field(default_factory=list)  # pretrained files, global-net labels
 
 
 def _links(t: Table) -> str:
@@ -38,6 +40,7 @@ def render_index(d: IndexData) -> str:
     ctx = d.ctx
     fid_desc = FID_MODES.get(ctx.fid_mode or "", ctx.fid_mode or "unknown")
     out = [
+        *d.stamp,
         "# colorbench report",
         "",
         f"- Profile: **{ctx.profile or 'unknown'}**",
@@ -59,7 +62,8 @@ def render_index(d: IndexData) -> str:
     out += [f"- [{f.title}](figures/{f.file})" for f in d.figures]
     if not d.figures:
         out.append("- none")
-    out += ["", "## Main results", ""]
+    out += ["", *d.provenance]
+    out += ["## Main results", ""]
     for t in d.main:
         out += [to_markdown(t), ""]
     out += ["## All metrics and paired tests", ""]

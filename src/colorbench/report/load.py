@@ -152,7 +152,7 @@ def results_from_dict(data: Any, source: str = "") -> Results:
     if not isinstance(data, dict) or not isinstance(data.get("methods"), dict):
         raise ColorbenchError(
             f"{source or 'metrics'}: no 'methods' object; is it the evaluate stage's "
-            "reports/metrics.json? Run `dvc repro evaluate`."
+            "reports/metrics_details.json? Run `dvc repro evaluate`."
         )
     methods: dict[str, dict[str, Value]] = {}
     for name, metrics in data["methods"].items():

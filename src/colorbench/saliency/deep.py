@@ -2,7 +2,9 @@
 
 Pre/post-processing follows the authors' test script: resize to 320x320, divide by the
 image maximum, ImageNet mean/std; the fused output is resized (bilinear) back to the image
-size and min-max normalised per image.
+size. By default the map keeps the network's sigmoid output in [0, 1] (x 255): the authors'
+test script also min-max stretches each map (`stretch=True`), which turns an image with no
+salient object (all outputs near 0) into a full-range map, so that is opt-in.
 """
 
 from __future__ import annotations
@@ -47,11 +49,16 @@ class DeepSaliency:
     """Callable: list of HxWx3 uint8 RGB images -> list of HxW uint8 saliency maps."""
 
     def __init__(
-        self, model: torch.nn.Module, device: torch.device | str = "cpu", size: int = INPUT_SIZE
+        self,
+        model: torch.nn.Module,
+        device: torch.device | str = "cpu",
+        size: int = INPUT_SIZE,
+        stretch: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.size = int(size)
+        self.stretch = bool(stretch)
         self.mean = torch.tensor(_MEAN, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -71,8 +78,8 @@ class DeepSaliency:
         for im, m in zip(images, fused, strict=True):
             h, w = im.shape[:2]
             m = F.interpolate(m[None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
-            # Min-max per image after resizing, so every map spans 0..255 at its own size.
-            lo, hi = m.min(), m.max()
-            m = (m - lo) / (hi - lo) if float(hi - lo) > 1e-12 else torch.zeros_like(m)
+            if self.stretch:  # the authors' test script: min-max per image
+                lo, hi = m.min(), m.max()
+                m = (m - lo) / (hi - lo) if float(hi - lo) > 1e-12 else torch.zeros_like(m)
             out.append((m.clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy())
         return out

@@ -48,7 +48,7 @@ def spectral_residual(gray: np.ndarray, work_size: int = WORK_SIZE) -> np.ndarra
 
 def spectral_saliency(rgb: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 RGB -> HxW uint8 saliency 0..255 (computed on the L channel)."""
-    from colorbench.color import rgb_to_lab
+    from colorbench.lab import rgb_to_lab
 
     lightness = rgb_to_lab(rgb)[..., 0] / 100.0
     return np.rint(spectral_residual(lightness) * 255.0).astype(np.uint8)

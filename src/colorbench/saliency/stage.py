@@ -105,6 +105,7 @@ def run_saliency(
     device: str = "auto",
     deep_weights: str = "u2netp",
     deep_size: int = 320,
+    deep_stretch: bool = False,
     model: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
     progress: bool = True,
 ) -> SaliencySummary:
@@ -112,8 +113,9 @@ def run_saliency(
 
     `model` (deep backend) defaults to U^2-Net-p loaded from the registry entry
     `deep_weights`; any callable mapping a list of RGB uint8 images to a list of uint8 maps
-    of the same sizes can be passed instead. `num_workers`: decoding and writing processes
-    (0: in this process, -1: every available core).
+    of the same sizes can be passed instead; its maps keep the sigmoid output in [0, 1]
+    unless `deep_stretch` (per-image min-max, as the U^2-Net test script). `num_workers`:
+    decoding and writing processes (0: in this process, -1: every available core).
     """
     from tqdm import tqdm
 
@@ -142,7 +144,12 @@ def run_saliency(
         from colorbench.saliency.deep import DeepSaliency, load_u2netp
 
         path = weights.require(deep_weights)
-        model = DeepSaliency(load_u2netp(path), device=resolve_device(device), size=deep_size)
+        model = DeepSaliency(
+            load_u2netp(path),
+            device=resolve_device(device),
+            size=deep_size,
+            stretch=deep_stretch,
+        )
 
     preload = {
         "masks": ("PIL.Image", "pycocotools.mask", "colorbench.saliency.masks"),

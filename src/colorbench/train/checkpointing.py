@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from colorbench.atomic import atomic_path
+from colorbench.atomic import atomic_path, clear_stale
 from colorbench.errors import ColorbenchError
 
 FORMAT = 1
@@ -83,6 +83,7 @@ def nonfinite_tensors(modules: dict[str, torch.nn.Module]) -> list[str]:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write `state` atomically (temp sibling + rename)."""
     state = {"format": FORMAT, **state}
+    clear_stale(path)  # temp files of killed earlier saves
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 

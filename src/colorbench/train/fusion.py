@@ -1,8 +1,8 @@
 """ParaColorizer's fusion network: a DenseFuse autoencoder trained on colour images.
 
 Loss MSE + λ·(1 − SSIM) (DenseFuse: λ = 100), Adam(lr, β=(0.9, 0.999)) (paper §IV-A).
-Data: every colour image the training split offers (prepared train images of role main and
-background), randomly mirrored. Input and target are RGB in [0, 1] — the form the fg/bg
+Data: the prepared train images of role main (COCO train: the paper's setting, Sec. III-C),
+plus the background-role images (Places) when `use_background` is true; randomly mirrored. Input and target are RGB in [0, 1] — the form the fg/bg
 outputs have when colorize fuses them. Output: models/fusion.pt (kind "fusion").
 """
 
@@ -88,8 +88,10 @@ def train_fusion(
     if int(params["epochs"]) < 1 or int(params["batch_size"]) < 1:
         raise ColorbenchError(f"{SECTION}.epochs and batch_size must be >= 1")
     seed = int(params.get("seed", 0))
+    # The paper trains DenseFuse on COCO only; `use_background` adds the Places stand-in.
+    use_background = bool(params.get("use_background", False))
     dataset = colorizer_dataset(
-        prepared_dir, use_background=True, seed=seed, sources=params.get("sources")
+        prepared_dir, use_background=use_background, seed=seed, sources=params.get("sources")
     )
     with open_loop(
         SECTION,

@@ -29,24 +29,41 @@ KIND = "global_net"
 
 
 class LabelledGray(PreparedImages):
-    """Prepared images with an integer class label; samples carry "L" and "label"."""
+    """Prepared images with a target: an integer class, or a multi-hot float vector
+    (multi-label); samples carry "L" and "label"."""
 
     def __init__(
         self,
         prepared_dir: str | os.PathLike,
         ids: Sequence[str],
-        labels: Sequence[int],
+        labels: Sequence[Any],
         *,
         size: int,
         seed: int = 0,
         flip: bool = True,
     ) -> None:
         super().__init__(prepared_dir, ids, size=size, seed=seed, flip=flip, salt="global")
-        self.labels = [int(x) for x in labels]
+        multi = len(labels) > 0 and isinstance(labels[0], (list, tuple, np.ndarray))
+        self.labels = torch.tensor(np.asarray(labels), dtype=torch.float32 if multi else torch.long)
 
     def getitem_epoch(self, index: int, epoch: int) -> dict[str, Any]:
         sample = super().getitem_epoch(index, epoch)
-        return {"L": sample["L"], "label": torch.tensor(self.labels[index], dtype=torch.long)}
+        return {"L": sample["L"], "label": self.labels[index]}
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class targets, per-category binary cross-entropy for multi-hot."""
+    if target.is_floating_point():
+        return F.binary_cross_entropy_with_logits(logits, target)
+    return F.cross_entropy(logits, target)
+
+
+def _hits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 where the top-scoring class is the image's class (multi-label: one of its classes)."""
+    top = logits.argmax(1)
+    if target.is_floating_point():
+        return target.gather(1, top[:, None])[:, 0] > 0.5
+    return top == target
 
 
 def labelled_rows(df: Any, split: str, classes: Sequence[str] | None = None) -> tuple[list, list]:
@@ -80,11 +97,11 @@ class GlobalSteps:
     def step(self, batch: dict[str, Any], ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             logits = ctx.module("net")(batch["L"])
-        loss = F.cross_entropy(logits.float(), batch["label"])
+        loss = _loss(logits.float(), batch["label"])
         ctx.zero_grad("opt")
         ctx.backward(loss, "classification loss")
         ctx.step("opt")
-        acc = (logits.detach().argmax(1) == batch["label"]).float().mean()
+        acc = _hits(logits.detach(), batch["label"]).float().mean()
         return {"loss": loss.detach(), "acc": acc}
 
     @torch.no_grad()
@@ -97,7 +114,7 @@ class GlobalSteps:
             items = [self.eval_set[i] for i in range(start, min(start + 64, len(self.eval_set)))]
             x = torch.stack([it["L"] for it in items]).to(ctx.device)
             y = torch.stack([it["label"] for it in items]).to(ctx.device)
-            correct += int((net(x).argmax(1) == y).sum())
+            correct += int(_hits(net(x), y).sum())
         return {"val_top1": correct / len(self.eval_set)}
 
 
@@ -127,47 +144,87 @@ def recalibrate_batchnorm(
     net.train(was_training)
 
 
+UNUSED_KIND = "global_net_unused"
+LABELS_FILE = "global_labels.json"
+
+
+def write_unused(out: str | os.PathLike, log_dir: str | os.PathLike, reason: str) -> None:
+    """models/global.pt when SCGAN needs no pretrained global network (global_net random or
+    none): a model file of kind `global_net_unused` saying why, so the DAG stays whole and
+    train_scgan refuses it should global_net go back to `pretrained` without a retrain."""
+    from colorbench.atomic import atomic_path
+    from colorbench.metrics.stage import write_json
+    from colorbench.models.checkpoint import FORMAT
+
+    payload = {
+        "format": FORMAT,
+        "kind": UNUSED_KIND,
+        "config": {},
+        "state_dict": {},
+        "meta": {"reason": reason},
+    }
+    with atomic_path(Path(out)) as tmp:
+        torch.save(payload, tmp)
+    write_json(Path(log_dir) / LABELS_FILE, {"trained": False, "reason": reason})
+
+
 def train_global(
     params: Mapping[str, Any],
     *,
     prepared_dir: str | os.PathLike = "data/prepared",
     out: str | os.PathLike = "models/global.pt",
+    annotations: Mapping[str, str | os.PathLike] | None = None,
+    global_net: str = "pretrained",
     checkpoint_root: str | os.PathLike = "checkpoints",
     log_root: str | os.PathLike = "logs",
     resume: bool = True,
     progress: bool = True,
 ) -> dict[str, float]:
-    """Train the global-feature classifier from params section `train_global`; write `out`."""
+    """Train the global-feature classifier from params section `train_global`; write `out`.
+
+    Targets come from `global_labels.find_labels` (class labels, else COCO categories from
+    `annotations`: {source name: instances json}). `global_net` is train_scgan.global_net:
+    unless `pretrained`, nothing is trained and `out` records why (`write_unused`).
+    """
+    from colorbench.metrics.stage import write_json
     from colorbench.models.global_net import GlobalNet
     from colorbench.train.data import image_size, load_manifest
+    from colorbench.train.global_labels import find_labels
 
+    if global_net != "pretrained":
+        write_unused(
+            out,
+            Path(log_root) / "train_global",
+            f"train_scgan.global_net is {global_net!r}: no pretrained global network",
+        )
+        return {}
     require(params, REQUIRED, "train_global")
     positive(params, REQUIRED, "train_global")
     if int(params["width"]) < 1 or int(params["batch_size"]) < 1:
         raise ColorbenchError("train_global.width and train_global.batch_size must be >= 1")
     df = load_manifest(prepared_dir)
     size = image_size(df)
-    ids, names = labelled_rows(df, "train")
-    classes = sorted(set(names))
-    if len(classes) < 2:
+    labels = find_labels(df, annotations)
+    if labels is None:
         raise ColorbenchError(
-            f"train_global needs labelled train images of at least 2 classes in {prepared_dir} "
-            f"(manifest column `label`), found {len(classes)}; set train_scgan.global_net to "
-            "random or none for data without image labels"
+            f"train_global needs train images with labels of at least 2 classes in {prepared_dir}"
+            " (manifest column `label`, or COCO instance annotations in prepare.sources); "
+            "set train_scgan.global_net to random or none for data without labels"
         )
-    index = {c: i for i, c in enumerate(classes)}
+    classes = labels.classes
     seed = int(params.get("seed", 0))
     dataset = LabelledGray(
-        prepared_dir, ids, [index[n] for n in names], size=size, seed=seed, flip=True
+        prepared_dir, labels.train_ids, labels.train_targets, size=size, seed=seed, flip=True
     )
-    val_ids, val_labels = labelled_rows(df, "val", classes)
     eval_set = (
-        LabelledGray(prepared_dir, val_ids, val_labels, size=size, flip=False) if val_ids else None
+        LabelledGray(prepared_dir, labels.val_ids, labels.val_targets, size=size, flip=False)
+        if labels.val_ids
+        else None
     )
     with open_loop(
         "train_global",
         params,
-        [Path(prepared_dir) / "manifest.csv"],
+        [Path(prepared_dir) / "manifest.csv", *(Path(a) for a in (annotations or {}).values())],
         checkpoint_root=checkpoint_root,
         log_root=log_root,
         resume=resume,
@@ -196,7 +253,9 @@ def train_global(
             if eval_set is not None:
                 top1 = GlobalSteps(eval_set).evaluate(_EvalContext(net, loop.device))["val_top1"]
                 metrics = {**metrics, "classify/val_top1_recalibrated": top1}
-            counts = np.bincount([index[n] for n in names], minlength=len(classes))
+            write_json(
+                Path(log_root) / "train_global" / LABELS_FILE, {"trained": True, **labels.summary()}
+            )
             save_trained(
                 loop,
                 out,
@@ -207,6 +266,8 @@ def train_global(
                 metrics=metrics,
                 classes=classes,
                 image_size=size,
-                class_counts=counts.tolist(),
+                class_counts=labels.class_counts(),
+                label_kind=labels.kind,
+                label_source=labels.description,
             )
         return metrics

@@ -39,6 +39,7 @@ What the loop does
   a `ResumableSampler`: the order depends only on (seed, epoch) and each rank gets its shard.
   Datasets may define `getitem_epoch(index, epoch)` to draw per-epoch augmentation
   deterministically (colorbench.train.data does); otherwise `dataset[index]` is used.
+  A phase may bring its own dataset (`Phase(dataset=...)`); the others use `run`'s.
   Batch size is per process (global batch = batch_size x world size).
 - Phases run in sequence (e.g. L1 pretraining, then adversarial). A phase lasts `epochs`
   epochs, or `steps` steps when given. Its `schedulers` step once per epoch (or per step with
@@ -122,6 +123,9 @@ class Phase:
     schedulers: Sequence[str] = ()
     scheduler_interval: str = "epoch"  # "epoch" | "step"
     train: Sequence[str] | None = None
+    # The phase's own training data (e.g. ParaColorizer pretrains on COCO train only and
+    # adds object crops for the GAN phase); None: the dataset given to `run`.
+    dataset: Dataset | None = None
 
     def __post_init__(self) -> None:
         if self.scheduler_interval not in ("epoch", "step"):
@@ -505,14 +509,15 @@ class TrainLoop:
         """
         if not phases:
             raise ValueError("no phases to run")
-        n = len(dataset)  # type: ignore[arg-type]
-        per_epoch = shard_batches(n, self.env.world_size, self.cfg.batch_size)
-        if per_epoch == 0:
-            raise ColorbenchError(
-                f"run {self.cfg.run_name!r}: {n} training samples are fewer than one batch "
-                f"({self.cfg.batch_size} x {self.env.world_size} processes); lower batch_size "
-                "or add data"
-            )
+        datasets = [dataset if p.dataset is None else p.dataset for p in phases]
+        for p, ds in zip(phases, datasets, strict=True):
+            n = len(ds)  # type: ignore[arg-type]
+            if (p.steps or p.epochs) and not self._batches(n):
+                raise ColorbenchError(
+                    f"run {self.cfg.run_name!r}: {n} training samples (phase {p.name!r}) are "
+                    f"fewer than one batch ({self.cfg.batch_size} x {self.env.world_size} "
+                    "processes); lower batch_size or add data"
+                )
         resumed = self._try_resume()
         if not resumed and self.env.rank:
             ckpt.seed_all(self.cfg.seed + 7919 * self.env.rank)
@@ -523,14 +528,16 @@ class TrainLoop:
             params=self.run_config,
             history=self._log_history,
         )
-        sampler = ResumableSampler(
-            n, seed=self.cfg.seed, rank=self.env.rank, world_size=self.env.world_size
-        )
-        loader = self._loader(dataset, sampler)
         last: dict[str, float] = {}
         try:
             while self._pos.phase < len(phases):
                 phase = phases[self._pos.phase]
+                n = len(datasets[self._pos.phase])  # type: ignore[arg-type]
+                sampler = ResumableSampler(
+                    n, seed=self.cfg.seed, rank=self.env.rank, world_size=self.env.world_size
+                )
+                loader = self._loader(datasets[self._pos.phase], sampler)
+                per_epoch = self._batches(n)
                 last = self._run_phase(phase, loader, sampler, per_epoch, eval_fn, on_step_end)
                 if preview_fn is not None and self.is_main:
                     ctx = StepContext(self, phase.name, self._pos)
@@ -548,6 +555,10 @@ class TrainLoop:
         finally:
             self.logger.close()
         return last
+
+    def _batches(self, n: int) -> int:
+        """Batches per epoch of a dataset of n samples (per process)."""
+        return shard_batches(n, self.env.world_size, self.cfg.batch_size)
 
     def _phase_done(self, phase: Phase) -> bool:
         if phase.steps is not None:

@@ -101,6 +101,16 @@ class SaliencyImages(PreparedImages):
         return {"L": sample["L"], "rgb": sample["rgb"] * 2.0 - 1.0, "saliency": sal}
 
 
+def train_subset(ids: Sequence[str], fraction: float, seed: int) -> list[str]:
+    """A seeded share of `ids`: a prefix of one permutation, so a larger fraction contains
+    every image of a smaller one (SCGAN's "w/o attention loss" run adds data)."""
+    if fraction >= 1:
+        return list(ids)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    keep = max(1, round(fraction * len(ids)))
+    return [ids[i] for i in sorted(order[:keep])]
+
+
 def stack_batch(dataset: SaliencyImages, indices: Sequence[int]) -> dict[str, torch.Tensor]:
     items = [dataset[i] for i in indices]
     return {k: torch.stack([it[k] for it in items]) for k in ("L", "rgb", "saliency")}
@@ -290,10 +300,11 @@ def train_scgan(
     s = SCGANSettings.from_params(params)
     df = load_manifest(prepared_dir)
     size = image_size(df)
-    ids = train_ids(df, sources=params.get("sources"))  # paper: the ImageNet subset
+    seed = int(params.get("seed", 0))
+    # paper: `sources` = the ImageNet subset
+    ids = train_subset(train_ids(df, sources=params.get("sources")), s.data_fraction, seed)
     if not ids:
         raise ColorbenchError(f"no train-split images in {prepared_dir}; check prepare.split")
-    seed = int(params.get("seed", 0))
     dataset = SaliencyImages(prepared_dir, saliency_dir, ids, size=size, seed=seed)
     val_ids = eval_images(prepared_dir, "val", limit=64).ids
     eval_set = SaliencyImages(prepared_dir, saliency_dir, val_ids, size=size, flip=False)
