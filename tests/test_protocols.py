@@ -156,7 +156,8 @@ def test_colorize_and_evaluate_per_protocol(tmp_path: Path) -> None:
     )
     saved = json.loads((tmp_path / "reports" / "metrics_details.json").read_text())
     short = json.loads((tmp_path / "reports" / "metrics.json").read_text())  # headline
-    assert short["protocol"] == "full" and short["protocols"]["bal"]["n_images"] == 6
+    assert short["protocol"] == "full" and list(short["protocols"]) == ["bal"]
+    assert short["protocols"]["bal"]["n_images"] == 6
     assert short["protocols"]["bal"]["methods"]["noisy"]["psnr"] == pytest.approx(
         saved["protocols"]["bal"]["methods"]["noisy"]["psnr"]["mean"]
     )

@@ -9,7 +9,8 @@ metrics.json (DVC's declared metrics file, sized for `dvc metrics diff` / `dvc e
   {"n_images", "methods": {method: {headline metric: mean | null}}}
 With evaluation protocols (evaluate_protocols, the DAG's stage): outputs/<protocol>/<method>/
 on each protocol's set; both files hold the primary (first) protocol at the top level, plus
-  "protocol": its name, "protocols": {name: the same block for that protocol (+ "about")},
+  "protocol": its name, "protocols": {name: the same block for that protocol (+ "about")}
+(metrics.json: for the other protocols only),
 and reports/per_image/<protocol>/<method>.csv besides the primary's reports/per_image/*.csv.
 """
 
@@ -54,8 +55,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         fh.write("\n")
 
 
-# The numbers people compare across runs; everything else stays in the details file.
-HEADLINE = ("psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1")
+# The numbers people compare across runs (and the experiment tables read); everything else
+# stays in the details file. evaluator_fd stands in for FID on the synthetic profile.
+HEADLINE = ("psnr", "ssim", "lpips", "fid", "evaluator_fd", "delta_colorful", "cci_ratio", "top1")
 
 
 def headline(result: dict) -> dict:
@@ -174,9 +176,11 @@ def _write(
                 df.to_csv(tmp / sub / f"{name}.csv", index=False)
     write_json(details_json or Path(metrics_json).with_name("metrics_details.json"), result)
     short = headline(result)
-    if "protocols" in result:
-        short["protocol"] = result["protocol"]
-        short["protocols"] = {n: headline(b) for n, b in result["protocols"].items()}
+    if "protocols" in result:  # the primary one is the top level already
+        short["protocol"] = primary = result["protocol"]
+        short["protocols"] = {
+            n: headline(b) for n, b in result["protocols"].items() if n != primary
+        }
     write_json(metrics_json, short)
 
 

@@ -56,6 +56,7 @@ class ReportConfig:
     out: Path = Path("reports")
     saliency_pred: Path = Path("outputs_saliency/scgan")
     saliency_gt: Path = Path("data/saliency")
+    study: Path = Path("reports/study")  # the `study` stage's human-evaluation tables
     crops: Path = Path("data/crops")  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
@@ -190,6 +191,21 @@ def _draw_figures(
     return drawn, skipped
 
 
+def _human_section(study: Path, out: Path) -> str:
+    """The `study` stage's section (its tables inlined), or why there is none."""
+    readme = study / "README.md"
+    if not readme.is_file():
+        return f"Not scored: no {readme} (run `dvc repro study`)."
+    try:
+        where = study.resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        where = study.as_posix()
+    text = readme.read_text(encoding="utf-8").strip()
+    if any(study.glob("*.csv")):
+        text += f"\n\nEvery table as csv and LaTeX: [{where}/]({where}/)."
+    return text
+
+
 def provenance_lines(cfg: ReportConfig) -> tuple[bool, list[str]]:
     """(stand-in weights used?, the report's provenance section)."""
     stand_in, lines = weights_section([cfg.logs, cfg.per_image, cfg.saliency_gt, cfg.crops])
@@ -260,6 +276,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     summary.figures = [cfg.out / "figures" / f.file for f in drawn]
     summary.skipped = skipped
     index = IndexData(
+        human=_human_section(cfg.study, cfg.out),
         ctx=ctx,
         methods=results.method_names,
         source=str(cfg.metrics),
