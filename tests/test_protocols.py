@@ -218,3 +218,16 @@ def test_params_schema_checks_protocols(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"report": {"tables": {"scgan_tabel1": "x"}}}))
     with pytest.raises(ColorbenchError, match="did you mean 'scgan_table1'"):
         load_params(path)
+
+
+def test_study_build_defaults_to_the_primary_protocol(tmp_path: Path, monkeypatch) -> None:
+    from colorbench.commands.study import _default_outputs
+
+    monkeypatch.chdir(tmp_path)
+    assert _default_outputs() == "outputs"  # no params.yaml
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"protocols": {"main": {}, "b": {}}}, sort_keys=False)
+    )
+    assert _default_outputs() == "outputs"  # nothing colorized yet
+    (tmp_path / "outputs" / "main").mkdir(parents=True)
+    assert _default_outputs() == str(Path("outputs") / "main")
