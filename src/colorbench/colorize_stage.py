@@ -206,7 +206,7 @@ def run_stage(
         import_external(external[name], prepared_dir, target, workers=workers, ids=ids)
         return target
 
-    if method == "scgan":  # colour plus predicted saliency (outputs_saliency/scgan)
+    if method == "scgan":  # scgan (RGB as generated), scgan_l (input L) and saliency maps
         from colorbench.scgan_infer import colorize_scgan
 
         target = outputs_dir / "scgan"
@@ -217,6 +217,7 @@ def run_stage(
             saliency_dir / "scgan",
             batch_size,
             device,
+            out_l_dir=outputs_dir / "scgan_l",
             workers=workers,
             ids=ids,
         )
