@@ -89,8 +89,19 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
         assert method in methods, method
         assert methods[method]["psnr"]["mean"] > 0
     assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]
+    # two evaluation protocols, each with its own outputs, N and metrics
+    assert metrics["protocol"] == "test" and set(metrics["protocols"]) == {"test", "test_balanced"}
+    balanced = metrics["protocols"]["test_balanced"]
+    assert (
+        0 < balanced["n_images"] <= metrics["n_images"] and "fid" not in balanced["methods"]["fg"]
+    )
+    n_bal = len(list((work / "outputs/test_balanced/scgan").iterdir()))
+    assert n_bal == balanced["n_images"]
+    scgan_table = (work / "reports/tables/scgan_table1.md").read_text()
+    assert "Protocol: test_balanced" in scgan_table and f"N = {n_bal} images" in scgan_table
     head = json.loads((work / "reports/metrics.json").read_text())  # DVC's: means only
     assert head["methods"]["fused"]["psnr"] == methods["fused"]["psnr"]["mean"]
+    assert head["protocol"] == "test" and set(head["protocols"]) == {"test_balanced"}
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], work).stdout)
     assert 0 < _count_numbers(shown) <= 150
     report = (work / "reports/README.md").read_text()
