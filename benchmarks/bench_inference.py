@@ -1,11 +1,17 @@
 """ParaColorizer's whole test pipeline (fg + bg colorizers, then the fusion network) at
-256x256 on this CPU, with the paper-size models, next to a plain matmul on the same machine.
+256x256 on this CPU, with the paper-size models, next to a plain matmul on the same machine;
+then colorize throughput (img/s) against batch size, and `colorbench.infer.colorize_images`
+end to end with the batch the pixel budget picks vs batch 1 vs the old fixed batch 16.
 
 Prints per-image latency and throughput at batch 1 and batch 16, the pipeline's FLOPs
 (torch.utils.flop_counter: convolutions and matmuls) and its achieved GFLOP/s against the
 matmul's, the weight size in MB, and the paper's claim (24 ms on a GTX 1080, < 250 MB).
 
     .venv/bin/python benchmarks/bench_inference.py [--batch-sizes 1 16] [--reps 3] [--reps-large 1]
+        [--sweep-only] [--sweep-sizes 64 256] [--sweep-batches 1 2 4 8 16] [--sweep-reps 2]
+
+The sweep alternates batch sizes within each repeat (medians count), so machine load hits
+them alike; `uptime` is printed with the figures.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -73,7 +82,86 @@ def main() -> None:
         "warmed the weights and kernels, and one batch-16 run lasts many seconds)",
     )
     ap.add_argument("--strategy", default="l1norm", choices=["addition", "l1norm"])
+    ap.add_argument("--sweep-only", action="store_true", help="only img/s against batch size")
+    ap.add_argument("--sweep-sizes", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--sweep-batches", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    ap.add_argument("--sweep-reps", type=int, default=2)
     args = ap.parse_args()
+    if not args.sweep_only:
+        pipeline_report(args)
+    sweep(args)
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """img/s of the paper fg colorizer against batch size, then colorize_images end to end."""
+    import numpy as np
+    from PIL import Image
+
+    from colorbench import batching
+    from colorbench.infer import colorize_images
+
+    torch.manual_seed(0)
+    fg = build_generator(PAPER["fg"]).eval()
+    print(f"\ncolorize throughput against batch size (fg resunet_attn w64, CPU, "
+          f"{torch.get_num_threads()} threads, {args.sweep_reps} alternating repeats, medians)")  # fmt: skip
+    for size in args.sweep_sizes:
+        n = max(args.sweep_batches)  # images per measurement, the same for every batch size
+        x = torch.rand(n, 1, size, size) * 2 - 1
+        times: dict[int, list[float]] = {b: [] for b in args.sweep_batches}
+        with torch.inference_mode():
+            predict_ab_small(fg, x[:1])  # warm-up
+            for _ in range(args.sweep_reps):
+                for b in args.sweep_batches:
+                    t0 = time.perf_counter()
+                    for i in range(0, n, b):
+                        predict_ab_small(fg, x[i : i + b])
+                    times[b].append(time.perf_counter() - t0)
+        auto = batching.net_batch("cpu", size * size, max(args.sweep_batches))
+        ips = {b: n / float(np.median(t)) for b, t in times.items()}
+        row = "  ".join(f"b{b}: {v:6.2f}" for b, v in ips.items())
+        print(f"  {size}x{size}: img/s {row}   budget picks batch {auto}")
+    print(f"  uptime: {_uptime()}")
+
+    # End to end: the batch the budget picks vs batch 1 vs a fixed batch 16 (the old default).
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rng = np.random.default_rng(0)
+        for size in args.sweep_sizes:
+            n = 8 if size >= 256 else 32
+            src = root / f"in{size}"
+            src.mkdir()
+            paths = []
+            for i in range(n):
+                paths.append(src / f"{i:03d}.png")
+                Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
+                    paths[-1]
+                )
+            runs = {"budget (cap 16)": (16, None), "batch 1": (1, None), "fixed 16": (16, 10**12)}
+            times = {k: [] for k in runs}
+            digests: dict[str, list[bytes]] = {}
+            for rep in range(args.sweep_reps):
+                for name, (cap, budget) in runs.items():
+                    saved = batching.NET_PX_BUDGET["cpu"]
+                    if budget is not None:
+                        batching.NET_PX_BUDGET["cpu"] = budget
+                    out = root / f"out{size}_{rep}_{cap}_{budget}"
+                    t0 = time.perf_counter()
+                    outs = colorize_images(fg, paths, out, size, cap, "cpu", progress=False)
+                    times[name].append(time.perf_counter() - t0)
+                    batching.NET_PX_BUDGET["cpu"] = saved
+                    digests[name] = [p.read_bytes() for p in outs]
+            same = all(d == digests["batch 1"] for d in digests.values())
+            row = "  ".join(f"{k}: {n / float(np.median(t)):6.2f}" for k, t in times.items())
+            print(f"  colorize_images {n} x {size}x{size} PNG, img/s  {row}  "
+                  f"(outputs byte-identical across batchings: {same})")  # fmt: skip
+    print(f"  uptime: {_uptime()}")
+
+
+def pipeline_report(args: argparse.Namespace) -> None:
 
     torch.manual_seed(0)
     fg, bg = (build_generator(PAPER[k]).eval() for k in ("fg", "bg"))

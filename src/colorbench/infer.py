@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from colorbench import color
 from colorbench.atomic import atomic_path
+from colorbench.batching import header_pixels, net_batch, plan_batches
 from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.models.densefuse import STRATEGIES, DenseFuse
@@ -254,7 +255,8 @@ def colorize_images(
     Only each input's L channel is used (a colour input is treated as its gray version).
     `predictor(model, l_norm) -> ab_norm` defaults to `model(l_norm)`. An input that cannot
     be decoded is an error, or, when a `rejects` list is given, skipped and appended to it
-    as (path, reason).
+    as (path, reason). `batch_size` is an upper bound: `colorbench.batching` sizes batches
+    by the device's pixel budget and keeps huge inputs out of shared batches.
     """
     if model_size < 1 or batch_size < 1:
         raise ColorbenchError(
@@ -266,6 +268,9 @@ def colorize_images(
     dev = as_device(device)
     model = model.to(dev).eval()
     index = {p: i for i, p in enumerate(paths)}
+    # `batch_size` caps the batch; the device's pixel budget and host memory decide it.
+    per_pass = net_batch(dev, model_size * model_size, batch_size)
+    plan = plan_batches([header_pixels(p) for p in paths], per_pass)
     written: list[Path] = []
 
     def load(path: Path) -> np.ndarray | str:
@@ -283,7 +288,8 @@ def colorize_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        for loaded_batch, loaded in _Prefetcher(pool, load, list(_batches(paths, batch_size))):
+        batches = [[paths[i] for i in b] for b in plan]
+        for loaded_batch, loaded in _Prefetcher(pool, load, batches):
             batch, labs = [], []
             for path, lab in zip(loaded_batch, loaded, strict=True):
                 if isinstance(lab, str):
@@ -399,21 +405,23 @@ def fuse_images(
         torch.inference_mode(),
     ):
         writer = _Writer(pool)
-        order = list(range(len(pairs)))
-        for batch, loaded in _Prefetcher(
-            pool, lambda i: _load_pair(pairs[i]), list(_batches(order, batch_size))
-        ):
+        # Host memory holds both images of a pair; the network runs at full resolution,
+        # so its pixel budget splits each same-size group.
+        plan = plan_batches([2 * header_pixels(a) for a, _ in pairs], batch_size)
+        for batch, loaded in _Prefetcher(pool, lambda i: _load_pair(pairs[i]), plan):
             # Same-size runs go through the network together; sizes may differ across images.
             groups: dict[tuple[int, ...], list[int]] = {}
             for k, (a, _) in enumerate(loaded):
                 groups.setdefault(a.shape, []).append(k)
-            for ks in groups.values():
-                a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
-                b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
-                with _autocast(dev):
-                    out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
-                for k, img in zip(ks, out, strict=True):
-                    writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
+            for same in groups.values():
+                h, w = loaded[same[0]][0].shape[:2]
+                for ks in _batches(same, net_batch(dev, h * w, batch_size)):
+                    a = torch.stack([color.uint8_to_tensor(loaded[k][0]) for k in ks]).to(dev)
+                    b = torch.stack([color.uint8_to_tensor(loaded[k][1]) for k in ks]).to(dev)
+                    with _autocast(dev):
+                        out = fusion.fuse_images(a, b, strategy).float().clamp(0.0, 1.0)
+                    for k, img in zip(ks, out, strict=True):
+                        writer.submit(save_png, outs[batch[k]], color.tensor_to_uint8(img))
             writer.end_batch()
             bar.update(len(batch))
         writer.close()
