@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -64,37 +66,109 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return proc
 
 
+def _md5s(root: Path, *paths: str) -> dict[str, str]:
+    import hashlib
+
+    out = {}
+    for rel in paths:
+        for f in sorted((root / rel).rglob("*")) if (root / rel).is_dir() else [root / rel]:
+            if f.is_file():
+                out[str(f.relative_to(root))] = hashlib.md5(f.read_bytes()).hexdigest()
+    return out
+
+
+def _stages_run(stdout: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", stdout))
+
+
+def _check_metrics(work: Path) -> None:
+    """metrics.json / metrics_details.json schema, counts against the manifest, per-image
+    rows, and a paired test for every method but the baseline."""
+    import pandas as pd
+
+    manifest = pd.read_csv(work / "data/prepared/manifest.csv", dtype=str, keep_default_na=False)
+    n_test = int(((manifest["split"] == "test") & (manifest["role"] == "main")).sum())
+    assert n_test > 0
+    head = json.loads((work / "reports/metrics.json").read_text())
+    details = json.loads((work / "reports/metrics_details.json").read_text())
+    assert set(head) == {"n_images", "methods"} and head["n_images"] == n_test
+    assert details["n_images"] == n_test and details["profile"] == "synthetic"
+    methods = set(details["methods"])
+    assert {"gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"} <= methods
+    assert set(head["methods"]) == methods
+    for method, summary in details["methods"].items():
+        for key in ("psnr", "ssim", "colorfulness", "cni"):
+            entry = summary[key]
+            assert set(entry) >= {"mean", "std", "ci95", "n"}, (method, key)
+            assert entry["n"] == n_test and np.isfinite(entry["mean"]), (method, key)
+            assert len(entry["ci95"]) == 2 and entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
+        assert summary["psnr"]["mean"] > 5 and 0 < summary["ssim"]["mean"] <= 1
+        assert head["methods"][method]["psnr"] == summary["psnr"]["mean"]
+        for key, entry in summary.items():  # available, or unavailable with a reason
+            assert "mean" in entry and (entry.get("available", True) or entry["reason"]), key
+        rows = pd.read_csv(work / "reports/per_image" / f"{method}.csv", dtype={"image": str})
+        assert len(rows) == n_test and rows["image"].is_unique, method
+        assert set(rows["image"]) == set(
+            manifest.loc[(manifest["split"] == "test") & (manifest["role"] == "main"), "id"]
+        )
+        assert rows["psnr"].mean() == pytest.approx(summary["psnr"]["mean"])
+    assert set(details["paired"]) == methods - {"gray"}
+    for method, tests in details["paired"].items():
+        assert tests["psnr"]["vs"] == "gray" and tests["psnr"]["n"] == n_test, method
+        assert 0 <= tests["psnr"]["p_value"] <= 1
+    gray_fid = details["methods"]["gray"]["fid"]
+    assert gray_fid["available"] is False and "colorbench weights" in gray_fid["reason"]
+
+
 def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     work = tmp_path / "repo"
     work.mkdir()
     _copy_repo(repo_root, work)
     params = yaml.safe_load((work / "params.yaml").read_text())
-    (work / "params.yaml").write_text(yaml.safe_dump(_tiny_params(params), sort_keys=False))
+    tiny = yaml.safe_dump(_tiny_params(params), sort_keys=False)
+    (work / "params.yaml").write_text(tiny)
+    (work / "profiles/tiny.yaml").write_text(tiny)
+    # a profile that differs from `tiny` in one training param and one report param only
+    variant = _tiny_params(params)
+    variant["train_fg"]["lambda_edge"] = 0.25
+    variant["report"]["grid_images"] = 3
+    (work / "profiles/tiny_variant.yaml").write_text(yaml.safe_dump(variant, sort_keys=False))
     _run(["git", "init", "-q"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], work)
 
     _run(["dvc", "repro"], work)
 
-    metrics = json.loads((work / "reports/metrics.json").read_text())
-    methods = metrics["methods"]
-    for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"):
-        assert method in methods, method
-        assert methods[method]["psnr"]["mean"] > 0
-    assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]
+    _check_metrics(work)
     report = (work / "reports/README.md").read_text()
     assert "gray" in report and "scgan" in report
     for link in (work / "reports").rglob("*.png"):
         assert link.stat().st_size > 0
-
-    # Nothing left to do, and changing one report param re-runs the report stage only.
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}")
     assert status == {}
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["report"]["grid_images"] = 3
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    # Re-running one training stage from scratch reproduces its outputs byte for byte.
+    before = _md5s(work, "models/unet.pt", "logs/train_unet/plots/metrics")
+    shutil.rmtree(work / "checkpoints" / "train_unet")
+    out = _run(["dvc", "repro", "--force", "--single-item", "train_colorizer@unet"], work).stdout
+    assert _stages_run(out) == {"train_colorizer@unet"}
+    assert _md5s(work, "models/unet.pt", "logs/train_unet/plots/metrics") == before
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # `profile use` -> dvc status names exactly the stages whose params changed.
+    exe = str(Path(sys.executable).parent / "colorbench")
+    _run([exe, "profile", "use", "tiny_variant"], work)
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
-    assert set(status) == {"report"}
+    assert set(status) == {"train_colorizer@fg", "report"}
+    _run([exe, "profile", "use", "tiny"], work)
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # An ablation as a real DVC experiment re-runs train_fg and what depends on it, only.
+    out = _run(["dvc", "exp", "run", "-S", "train_fg.lambda_edge=0.25"], work).stdout
+    assert _stages_run(out) == {
+        "train_colorizer@fg", "colorize_model@fg", "colorize_fused", "evaluate", "report",
+        *(f"colorize_overlay@{a}" for a in params["colorize"]["overlay_alphas"]),
+    }  # fmt: skip
 
 
 def test_profile_switch_changes_only_declared_params(repo_root: Path, tmp_path: Path) -> None:
