@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Tests never write inside the repo; MPLBACKEND avoids needing a display.
 export MPLBACKEND := Agg
 
-.PHONY: setup lock repro test test-fast lint bench clean
+.PHONY: setup lock repro repro-reference test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,11 @@ lock: $(STAMP)
 
 repro: $(STAMP)
 	dvc repro
+	@echo "Report: reports/README.md"
+
+# The same in reference mode: CPU-independent kernels, fixed threads (README: Reproducibility).
+repro-reference: $(STAMP)
+	colorbench reference -- dvc repro
 	@echo "Report: reports/README.md"
 
 test: $(STAMP)

@@ -1,6 +1,6 @@
 """The data stages give the same bytes whatever SIMD kernels numpy picks and however many
 threads or processes run them (issue: synth moved by 3 bytes between an AVX-512 and an AVX2
-machine). Each configuration runs the real stage scripts in a subprocess, in a temporary
+machine). Each configuration runs the real data stage scripts (acquire, prepare, crops, saliency) in a subprocess, in a temporary
 directory, and the file trees are compared with hashes committed here.
 
 The hashes hold for x86-64 with the locked environment (requirements.lock): a different
@@ -34,18 +34,25 @@ CONFIGS = [
     {"disable": _AVX2, "workers": 1, "threads": "1"},
     {"disable": _AVX2 + " X86_V3", "workers": 0, "threads": "1"},
 ]
-STAGES = {"acquire": "data/raw", "prepare": "data/prepared", "crops": "data/crops"}
+STAGES = {
+    "acquire": "data/raw",
+    "prepare": "data/prepared",
+    "crops": "data/crops",
+    "saliency": "data/saliency",
+}
 
 # sha256 of (relative path, bytes) of every file, and of the decoded pixels of every PNG.
 EXPECTED_FILES = {
     "acquire": "99a44f0635d61f628aa43d569ce5894b3ae6aa27ff95735adf01413e18845444",
     "prepare": "489d4b0bc715144b25c49681043023b55e244490fb553c25bec5487b9d284116",
     "crops": "3dca01a633b5cf1ed69a05391fe87c8c8940c328dc4db93e71b950533c3c3ca5",
+    "saliency": "e751dfada9fba723cf42bf92f91f6554a7b854e765daca9e00236bffc5b592cd",
 }
 EXPECTED_PIXELS = {
     "acquire": "4294823f2a785be30678db38bb29048665afd7efa154e113369407accfa4f7be",
     "prepare": "f93294b109961e3144d66634037e611aeafee22f602c886a7ae205620b0e9d1d",
     "crops": "09c4a6ef258efa2e40869f4fc04bfb52e79ff3ac04bc76ba15bb2923bd0e86c0",
+    "saliency": "de80aff1dac10e01943687959690db796046b291c8fbf565e17ac2b2904defba",
 }
 
 

@@ -205,7 +205,8 @@ def test_stage_writes_combined_metrics_json(tmp_path):
     head = json.loads((tmp_path / "reports/metrics.json").read_text())
     assert set(head) == {"n_images", "methods"} and head["n_images"] == 6
     for method, summary in data["methods"].items():
-        expect = {"psnr", "ssim", "lpips", "fid", "delta_colorful", "cci_ratio", "top1"}
+        expect = {"psnr", "ssim", "lpips", "fid", "evaluator_fd", "delta_colorful", "cci_ratio",
+                  "top1"}  # fmt: skip
         assert set(head["methods"][method]) == expect
         assert all(head["methods"][method][k] == summary[k]["mean"] for k in expect)
     assert set(data) == {"n_images", "fid_mode", "profile", "methods", "paired"}

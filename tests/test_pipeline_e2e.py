@@ -18,6 +18,12 @@ import yaml
 pytestmark = pytest.mark.slow
 
 
+def _count_numbers(obj) -> int:
+    if isinstance(obj, dict):
+        return sum(_count_numbers(v) for v in obj.values())
+    return int(isinstance(obj, (int, float)) and not isinstance(obj, bool))
+
+
 def _tiny_params(params: dict) -> dict:
     """The default synthetic profile shrunk so the whole DAG runs in a few minutes."""
     p = json.loads(json.dumps(params))
@@ -140,6 +146,8 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     _run(["dvc", "repro"], work)
 
     _check_metrics(work)
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], work).stdout)
+    assert 0 < _count_numbers(shown) <= 150  # DVC's metrics file stays terminal-sized
     report = (work / "reports/README.md").read_text()
     assert "gray" in report and "scgan" in report
     for link in (work / "reports").rglob("*.png"):

@@ -779,3 +779,21 @@ def test_real_dvc_exp_show_is_parsed(tmp_path: Path) -> None:
     ctx = _ctx(results, yaml.safe_load((tmp_path / "params.yaml").read_text()))
     edge = ablation_paracolorizer.edge_table(runs, ctx, from_experiments=True)
     assert [r[0].text for r in edge.rows] == ["0.00", "1.00"]
+
+
+def test_training_curves_show_losses_per_phase_and_validation(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from colorbench.report.figures import curve_selection, training_curves
+
+    names = ["pretrain/l1", "pretrain/loss", "pretrain/val_psnr", "pretrain/epoch_loss",
+             "gan/g_loss", "gan/d_loss", "gan/d_real", "gan/l1", "gan/grad_l1", "gan/val_psnr",
+             "gan/val_psnr_gray", "gan/epoch_g_loss"]  # fmt: skip
+    curves = {n: pd.DataFrame({"step": [0, 1, 2], "value": [3.0, 2.0, 1.5]}) for n in names}
+    losses, vals = curve_selection(curves)
+    assert losses == ["gan/g_loss", "gan/d_loss", "pretrain/loss"]
+    assert vals == ["gan/val_psnr", "pretrain/val_psnr"]
+    evaluator = {n: curves["gan/l1"] for n in ("train/loss", "train/acc", "val/acc")}
+    assert curve_selection(evaluator) == (["train/loss"], ["val/acc"])
+    training_curves("train_fg", curves, tmp_path / "c.png")
+    _assert_png(tmp_path / "c.png")

@@ -21,9 +21,11 @@ def run_main(main: Callable[[], int | None], ledger_dir: str | None = None) -> N
 
     `ledger_dir`: a folder among the stage's outputs that receives the list of pretrained
     files the stage loaded (weights_loaded.json), which the report shows."""
+    from colorbench import reference
     from colorbench.interrupts import exit_interrupted, handle_sigterm
 
     handle_sigterm()
+    reference.apply_torch()  # only under `colorbench reference` (torch is imported then only)
     try:
         code = main()
         if ledger_dir is not None and not code:

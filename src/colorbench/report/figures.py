@@ -3,7 +3,6 @@ per-image metric distributions, training curves, SCGAN weighted images (Fig. 7).
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -188,19 +187,55 @@ def distribution_plot(per_image: dict[str, Any], metric: str, out_path: Path) ->
     return True
 
 
-def training_curves(stage: str, curves: dict[str, Any], out_path: Path, limit: int = 24) -> None:
-    """One panel per logged scalar of a training stage."""
+# Per phase, the curves people read: the generator's total loss and the critic's.
+_GEN_LOSS = ("g_loss", "total", "loss", "loss_g", "l1", "mse")
+_CRITIC_LOSS = ("d_loss", "critic_total")
+
+
+def _phase_key(name: str) -> tuple[str, str]:
+    phase, _, key = name.rpartition("/")
+    return phase, key
+
+
+def curve_selection(curves: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(loss curves: per phase its generator and critic totals; validation curves: val_psnr
+    per phase, else every val_* key) out of all logged keys; epoch means are left out."""
+    by_phase: dict[str, dict[str, str]] = {}
+    for name in sorted(curves):
+        phase, key = _phase_key(name)
+        by_phase.setdefault(phase, {})[key] = name
+    losses = []
+    for keys in by_phase.values():
+        for family in (_GEN_LOSS, _CRITIC_LOSS):
+            pick = next((keys[k] for k in family if k in keys), None)
+            if pick is not None:
+                losses.append(pick)
+    psnr = [n for n in sorted(curves) if _phase_key(n)[1] == "val_psnr"]
+    vals = psnr or [
+        n for n in sorted(curves)
+        if _phase_key(n)[1].startswith("val_") or _phase_key(n)[0].split("/")[-1] == "val"
+    ]  # fmt: skip
+    return losses, vals
+
+
+def training_curves(stage: str, curves: dict[str, Any], out_path: Path) -> None:
+    """One compact figure per run: losses per phase (left), validation curves (right)."""
     plt = _plt()
-    names = sorted(curves)[:limit]
-    ncols = min(3, len(names))
-    nrows = math.ceil(len(names) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False)
-    for ax in axes.flat[len(names) :]:
-        ax.axis("off")
-    for ax, name in zip(axes.flat, names, strict=False):
-        df = curves[name]
-        ax.plot(df["step"], df["value"], lw=1)
-        ax.set_title(name, fontsize=8)
+    losses, vals = curve_selection(curves)
+    panels = [(losses, "losses per phase"), (vals, "validation")]
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.6))
+    for ax, (names, title) in zip(axes, panels, strict=True):
+        for name in names:
+            df = curves[name]
+            ax.plot(df["step"], df["value"], lw=1, marker="o" if len(df) < 30 else None, ms=3,
+                    label=name.replace("/", ": "))  # fmt: skip
+        if names and ax is axes[0] and all((curves[n]["value"] > 0).all() for n in names):
+            ax.set_yscale("log")
+        if names:
+            ax.legend(fontsize=6, frameon=False)
+        else:
+            _blank(ax, "nothing logged")
+        ax.set_title(title, fontsize=8)
         ax.set_xlabel("step", fontsize=7)
         ax.tick_params(labelsize=6)
     fig.suptitle(f"Training curves: {stage}", fontsize=9)

@@ -88,6 +88,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from colorbench import reference
 from colorbench.errors import ColorbenchError
 from colorbench.train import checkpointing as ckpt
 from colorbench.train.distributed import (
@@ -277,6 +278,7 @@ class TrainLoop:
         self._log_history: dict[str, str] = {}
         self._last_good_step: int | None = None
         self._pos = Position()
+        reference.apply_torch()  # `colorbench reference`: pinned kernels (no-op otherwise)
         # Model initialisation after this point is reproducible from the seed.
         ckpt.seed_all(cfg.seed)
 

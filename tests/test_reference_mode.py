@@ -1,0 +1,88 @@
+"""Reference mode pins the kernel paths: the training probe's weights do not change when the
+host's instruction sets change (emulated with MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA,
+ATEN_CPU_CAPABILITY, NPY_DISABLE_CPU_FEATURES), and the default mode gives identical weights
+run after run on one machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from colorbench import reference
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+# What an AVX2-only x86 machine (no AVX-512) would pick, emulated on this one.
+AVX2_HOST = {
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "NPY_DISABLE_CPU_FEATURES": "AVX512_SPR AVX512_ICL X86_V4",
+}
+
+
+def _probe(env: dict[str, str]) -> str:
+    code = "from colorbench.reference import fingerprint; print(fingerprint(steps=6)[0])"
+    base = {k: v for k, v in os.environ.items() if k not in AVX2_HOST and k != reference.FLAG}
+    proc = subprocess.run([sys.executable, "-c", code], env={**base, **env, "PYTHONPATH": SRC},
+                          check=True, capture_output=True, text=True, timeout=600)  # fmt: skip
+    return proc.stdout.strip()
+
+
+def test_same_machine_default_mode_gives_identical_weights() -> None:
+    env = {"OMP_NUM_THREADS": "2"}
+    assert _probe(env) == _probe(env)
+
+
+def test_reference_mode_ignores_the_host_instruction_sets() -> None:
+    pinned = reference.environment(2)
+    assert _probe(pinned) == _probe({**AVX2_HOST, **pinned, "MKL_ENABLE_INSTRUCTIONS": "AVX2"})
+
+
+def test_environment_and_in_process_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    env = reference.environment(3)
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "3"
+    assert env["ATEN_CPU_CAPABILITY"] == "default" and env["MKL_CBWR"] == "COMPATIBLE"
+    with pytest.raises(ValueError):
+        reference.environment(0)
+    monkeypatch.delenv(reference.FLAG, raising=False)
+    reference.apply_torch()  # outside reference mode: nothing changes
+    assert torch.backends.mkldnn.enabled
+    monkeypatch.setenv(reference.FLAG, "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    threads = torch.get_num_threads()
+    try:
+        reference.apply_torch()
+        assert not torch.backends.mkldnn.enabled and torch.get_num_threads() == 1
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.backends.mkldnn.enabled = True
+        torch.use_deterministic_algorithms(False)
+        torch.set_num_threads(threads)
+
+
+def test_cli_runs_commands_in_reference_mode() -> None:
+    from click.testing import CliRunner
+
+    from colorbench.cli import main
+
+    out = CliRunner().invoke(main, ["reference", "--threads", "3"]).output
+    assert "export MKL_CBWR='COMPATIBLE'" in out and "export OMP_NUM_THREADS='3'" in out
+    cmd = [
+        sys.executable,
+        "-m",
+        "colorbench.cli",
+        "reference",
+        "--",
+        sys.executable,
+        "-c",
+        "import os, sys; sys.exit(0 if os.environ['ATEN_CPU_CAPABILITY'] == 'default' else 3)",
+    ]
+    assert subprocess.run(cmd, env={**os.environ, "PYTHONPATH": SRC}).returncode == 0
+    fail = [*cmd[:5], sys.executable, "-c", "raise SystemExit(5)"]
+    assert subprocess.run(fail, env={**os.environ, "PYTHONPATH": SRC}).returncode == 5
