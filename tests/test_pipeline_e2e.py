@@ -103,7 +103,10 @@ def _check_metrics(work: Path) -> None:
     assert {"gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"} <= methods
     assert set(head["methods"]) == methods
     for method, summary in details["methods"].items():
-        for key in ("psnr", "ssim", "colorfulness", "cni"):
+        cni = summary["cni"]  # undefined on colourless images: then unavailable, with a reason
+        assert cni["n"] + cni.get("n_undefined", 0) == n_test, method
+        assert cni["n"] > 0 or (cni["available"] is False and cni["reason"]), method
+        for key in ("psnr", "ssim", "colorfulness"):
             entry = summary[key]
             assert set(entry) >= {"mean", "std", "ci95", "n"}, (method, key)
             assert entry["n"] == n_test and np.isfinite(entry["mean"]), (method, key)
