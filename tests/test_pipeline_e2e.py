@@ -136,12 +136,13 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     params = yaml.safe_load((work / "params.yaml").read_text())
     tiny = yaml.safe_dump(_tiny_params(params), sort_keys=False)
     (work / "params.yaml").write_text(tiny)
-    (work / "profiles/tiny.yaml").write_text(tiny)
-    # a profile that differs from `tiny` in one training param and one report param only
+    (work / "profiles/synthetic.yaml").write_text(tiny)  # the copy's default profile: tiny
+    # a profile that differs in its name, one training param and one report param only
     variant = _tiny_params(params)
+    variant.update(profile="variant")
     variant["train_fg"]["lambda_edge"] = 0.25
     variant["report"]["grid_images"] = 3
-    (work / "profiles/tiny_variant.yaml").write_text(yaml.safe_dump(variant, sort_keys=False))
+    (work / "profiles/variant.yaml").write_text(yaml.safe_dump(variant, sort_keys=False))
     _run(["git", "init", "-q"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], work)
@@ -168,10 +169,11 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
 
     # `profile use` -> dvc status names exactly the stages whose params changed.
     exe = str(Path(sys.executable).parent / "colorbench")
-    _run([exe, "profile", "use", "tiny_variant"], work)
+    _run([exe, "profile", "use", "variant"], work)
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
-    assert set(status) == {"train_colorizer@fg", "report"}
-    _run([exe, "profile", "use", "tiny"], work)
+    # `profile` is a param of evaluate and report; lambda_edge of train_fg and report
+    assert set(status) == {"train_colorizer@fg", "evaluate", "report"}
+    _run([exe, "profile", "use", "synthetic"], work)
     assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
 
     # An ablation as a real DVC experiment re-runs train_fg and what depends on it, only.
