@@ -144,3 +144,21 @@ def test_jpeg_draft_decodes_at_reduced_scale_with_full_size_reported(tmp_path):
     small = np.asarray(im.resize((128, 128), Image.Resampling.BICUBIC), dtype=float)
     ref = np.asarray(full.resize((128, 128), Image.Resampling.BICUBIC), dtype=float)
     assert np.abs(small - ref).mean() < 2.0
+
+
+def test_evaluate_reader_applies_png_exif_orientation(tmp_path) -> None:
+    """An 8-bit RGB PNG with an EXIF orientation reads upright, as Pillow and prepare read it
+    (the fast PNG path must not skip the eXIf chunk)."""
+    from PIL import ImageOps
+
+    from colorbench.metrics.decode import read_rgb
+
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    path = tmp_path / "rotated.png"
+    Image.fromarray(rgb).save(path, exif=exif)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    assert expected.shape == (30, 20, 3)
+    np.testing.assert_array_equal(read_rgb(path), expected)

@@ -108,3 +108,46 @@ def test_pretrain_data_param(tmp_path: Path) -> None:
     assert load_model(tmp_path / "same.pt")[2]["pretrain_samples"] == 12  # images + crops
     with pytest.raises(ColorbenchError, match="pretrain_data must be one of main, same"):
         train_colorizer("fg", {**params, "pretrain_data": "crops"}, **kw)
+
+
+def _fidelity_section(readme: str) -> str:
+    start = readme.index("## Fidelity to the papers")
+    end = readme.index("\n## ", start + 1)
+    return readme[start:end]
+
+
+def test_readme_fidelity_table_matches_the_paper_profile(repo_root: Path) -> None:
+    """Every `section.key: value` the fidelity table cites is what profiles/paper.yaml says,
+    and every row says faithful, substitute or switchable."""
+    import re
+
+    section = _fidelity_section((repo_root / "README.md").read_text())
+    paper = yaml.safe_load((repo_root / "profiles" / "paper.yaml").read_text())
+    cited = re.findall(r"`([a-z_0-9]+(?:\.[a-z_0-9]+)+): ([^`]+)`", section)
+    assert len(cited) >= 40, len(cited)
+    for dotted, text in cited:
+        value = paper
+        for part in dotted.split("."):
+            assert isinstance(value, dict) and part in value, f"{dotted} not in paper.yaml"
+            value = value[part]
+        assert value == yaml.safe_load(text), f"README says {dotted}: {text}, paper.yaml {value}"
+    rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| paper")]
+    assert len(rows) >= 40
+    for row in rows:
+        status = row.rstrip(" |").rsplit("|", 1)[-1]
+        assert re.search(r"faithful|substitute|switchable", status), row
+
+
+def test_report_states_the_gradient_balance_of_the_current_run(tmp_path: Path) -> None:
+    from colorbench.report.ablation_paracolorizer import edge_table, gradient_balance
+    from colorbench.report.content import Context
+
+    root = tmp_path / "logs" / "train_fg" / "plots" / "metrics" / "gan"
+    root.mkdir(parents=True)
+    (root / "grad_edge.tsv").write_text("step\tgrad_edge\n10\t0.2\n20\t0.3\n30\t0.9\n")
+    (root / "grad_l1.tsv").write_text("step\tgrad_l1\n10\t0.4\n20\t0.3\n")  # step 30 missing
+    note = gradient_balance(tmp_path / "logs")
+    assert note is not None and f"{(0.5 + 1.0) / 2:.2f}×" in note and "2 logged" in note
+    assert gradient_balance(tmp_path / "none") is None
+    table = edge_table([], Context(None, None, "synthetic"), False, tmp_path / "logs")
+    assert note in table.notes

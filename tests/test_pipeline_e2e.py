@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from test_study_browser import complete_by_keyboard
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +98,7 @@ def _check_metrics(work: Path) -> None:
     assert n_test > 0
     head = json.loads((work / "reports/metrics.json").read_text())
     details = json.loads((work / "reports/metrics_details.json").read_text())
-    assert set(head) == {"n_images", "methods"} and head["n_images"] == n_test
+    assert {"n_images", "methods"} <= set(head) and head["n_images"] == n_test
     assert details["n_images"] == n_test and details["profile"] == "synthetic"
     methods = set(details["methods"])
     assert {"gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"} <= methods
@@ -150,6 +151,25 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     _run(["dvc", "repro"], work)
 
     _check_metrics(work)
+    metrics = json.loads((work / "reports/metrics_details.json").read_text())
+    methods = metrics["methods"]
+    for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "scgan_l", "overlay_a0.5"):
+        assert method in methods, method
+        assert methods[method]["psnr"]["mean"] > 0
+    assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]
+    # two evaluation protocols, each with its own outputs, N and metrics
+    assert metrics["protocol"] == "test" and set(metrics["protocols"]) == {"test", "test_balanced"}
+    balanced = metrics["protocols"]["test_balanced"]
+    assert (
+        0 < balanced["n_images"] <= metrics["n_images"] and "fid" not in balanced["methods"]["fg"]
+    )
+    n_bal = len(list((work / "outputs/test_balanced/scgan").iterdir()))
+    assert n_bal == balanced["n_images"]
+    scgan_table = (work / "reports/tables/scgan_table1.md").read_text()
+    assert "Protocol: test_balanced" in scgan_table and f"N = {n_bal} images" in scgan_table
+    head = json.loads((work / "reports/metrics.json").read_text())  # DVC's: means only
+    assert head["methods"]["fused"]["psnr"] == methods["fused"]["psnr"]["mean"]
+    assert head["protocol"] == "test" and set(head["protocols"]) == {"test_balanced"}
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], work).stdout)
     assert 0 < _count_numbers(shown) <= 150  # DVC's metrics file stays terminal-sized
     report = (work / "reports/README.md").read_text()
@@ -178,10 +198,31 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
 
     # An ablation as a real DVC experiment re-runs train_fg and what depends on it, only.
     out = _run(["dvc", "exp", "run", "-S", "train_fg.lambda_edge=0.25"], work).stdout
-    assert _stages_run(out) == {
-        "train_colorizer@fg", "colorize_model@fg", "colorize_fused", "evaluate", "report",
-        *(f"colorize_overlay@{a}" for a in params["colorize"]["overlay_alphas"]),
-    }  # fmt: skip
+    names = _run(["dvc", "stage", "list", "--name-only"], work).stdout.split()
+    downstream = ("colorize_model@fg", "colorize_overlay@", "colorize_fused@")
+    expected = {"train_colorizer@fg", "evaluate", "report"}
+    expected |= {n for n in names if n.startswith(downstream)}
+    assert _stages_run(out) == expected
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # Changing one report param re-runs the report stage only.
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["report"]["grid_images"] = 3
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
+    assert set(status) == {"report"}
+    assert "No human study has been scored" in report
+
+    # A blind study of the run's outputs, taken in Chromium with the keyboard alone (scripted
+    # answers), then scored by the `study` stage into the report.
+    _run(["colorbench", "study", "build", "--method", "unet", "--method", "scgan",
+          "--participants", "1", "--batches", "1", "--per-batch", "2", "--trial", "1",
+          "--groups", "1", "--out", "studies/e2e"], work)  # fmt: skip
+    complete_by_keyboard(work / "studies" / "e2e")
+    _run(["dvc", "repro"], work)
+    scores = json.loads((work / "reports/study/scores.json").read_text())
+    assert scores[0]["fooling"]["methods"]["scgan"]["F"]["mean"] == 0.75  # wrong, not sure
+    assert "### Study `e2e`" in (work / "reports/README.md").read_text()
 
 
 def test_profile_switch_changes_only_declared_params(repo_root: Path, tmp_path: Path) -> None:

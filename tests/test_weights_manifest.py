@@ -96,6 +96,8 @@ def test_stand_ins_load_through_the_production_loaders(tmp_path: Path, monkeypat
     for mode in ("standard", "piq"):
         feats = build_inception(mode)(x)[0]
         assert feats.shape == (2, 2048, 1, 1) and torch.isfinite(feats).all()
+        # calibrated BatchNorm: features do not vanish (else every FID would be 0)
+        assert feats.flatten(1).std(0).mean() > 1e-3
     loaded = {row["name"]: row for row in weights_manifest.loaded()}
     assert set(loaded) == set(names) and all(r["stand_in"] for r in loaded.values())
     bad = CliRunner().invoke(main, ["weights", "stand-ins", str(out), "nope"])
@@ -116,7 +118,7 @@ def test_report_lists_loaded_files_and_stamps_stand_ins(tmp_path: Path) -> None:
     build_report(_config(root))
     text = (root / "reports/README.md").read_text()
     assert text.startswith("# colorbench report") and "STAND-IN" not in text
-    assert f"| alexnet | `{'a' * 64}` | built-in pin | per_image |" in text
+    assert f"| alexnet | `{'a' * 64}` | built-in pin | evaluate |" in text
     assert "substitutes for the paper's ImageNet pretraining" in text
 
     fake = {**real, "name": "inception_fid", "source": "manifest m.yaml", "stand_in": True}

@@ -4,6 +4,7 @@ versions V1/V2/V3 (§V-A). Runs come from colorbench.report.experiments."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from colorbench.report.content import Context
 from colorbench.report.experiments import (
@@ -32,9 +33,25 @@ def _half(v: Value) -> float | None:
     return None
 
 
+def paired_delta(run: Run, ref: Run, method: str, metric: str) -> Cell | None:
+    """Mean per-image difference run − ref of `method`'s `metric` on the images both runs
+    scored, with a bootstrap 95% interval (None without both runs' per-image csvs)."""
+    from colorbench.metrics.stats import paired_test
+
+    a, b = run.per_image(method), ref.per_image(method)
+    if a is None or b is None or metric not in a.columns or metric not in b.columns:
+        return None
+    both = a[["image", metric]].merge(b[["image", metric]], on="image", suffixes=("", "_ref"))
+    if both.empty:
+        return None
+    t = paired_test(both[metric].to_numpy(), both[f"{metric}_ref"].to_numpy())
+    lo, hi = t["ci95"] or (None, None)
+    return Cell(t["mean_diff"], lo, hi, t["n"])
+
+
 def delta_cell(v: Value, ref: Value) -> Cell:
-    """v − ref with an unpaired normal 95% interval (conservative: the runs score the same
-    test images, but DVC experiments keep no per-image values to pair)."""
+    """v − ref with an unpaired normal 95% interval, when per-image values are missing
+    (conservative: the runs score the same test images)."""
     if not (v.available and ref.available):
         return Cell(reason="needs both runs' values")
     h1, h0 = _half(v), _half(ref)
@@ -45,7 +62,29 @@ def delta_cell(v: Value, ref: Value) -> Cell:
     return Cell(d, d - h, d + h)
 
 
-def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
+def gradient_balance(logs_dir: Path | None) -> str | None:
+    """The current fg run's balance: mean ‖∇ edge term‖ / ‖∇ 100·L1‖ on the generator output
+    over the logged GAN steps (logs/train_fg), as a sentence; None without those logs."""
+    from colorbench.report.load import load_training_logs
+
+    curves = load_training_logs(logs_dir).get("train_fg", {}) if logs_dir else {}
+    edge, l1 = curves.get("gan/grad_edge"), curves.get("gan/grad_l1")
+    if edge is None or l1 is None:
+        return None
+    both = edge.merge(l1, on="step", suffixes=("_edge", "_l1"))
+    both = both[both["value_l1"] > 0]
+    if both.empty:
+        return None
+    ratio = float((both["value_edge"] / both["value_l1"]).mean())
+    return (
+        f"Current run: the edge term's gradient on the generator output averaged {ratio:.2f}× "
+        f"the L1 term's over {len(both)} logged GAN steps."
+    )
+
+
+def edge_table(
+    runs: list[Run], ctx: Context, from_experiments: bool, logs_dir: Path | None = None
+) -> Table:
     """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN, and
     each λ's SSIM change against λ = 0 with its interval (does the sweep move fg?)."""
     keys = ["ssim", "psnr"]
@@ -63,11 +102,17 @@ def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         lam = get(r.params, "train_fg.lambda_edge")
         if isinstance(lam, (int, float)) and "fg" in r.results.methods:
             seen.setdefault(float(lam), r)
-    ref = seen[0.0].results.value("fg", "ssim") if 0.0 in seen else None
+    ref = seen.get(0.0)
+    paired = 0
     for lam in sorted(seen):
         row = _run_row([f"{lam:.2f}"], seen[lam], "fg", keys)
-        v = seen[lam].results.value("fg", "ssim")
-        row.append(delta_cell(v, ref) if ref is not None else Cell(reason="no λ = 0 run"))
+        if ref is None:
+            row.append(Cell(reason="no λ = 0 run"))
+        else:
+            delta = paired_delta(seen[lam], ref, "fg", "ssim")
+            paired += delta is not None
+            v, v0 = seen[lam].results.value("fg", "ssim"), ref.results.value("fg", "ssim")
+            row.append(delta if delta is not None else delta_cell(v, v0))
         table.add_row(row)
     scale = get(ctx.params, "train_fg.edge_scale", 250.0)
     table.notes = [
@@ -77,8 +122,12 @@ def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         f"The edge term weighs λ_edge × edge_scale ({scale:g}): at λ_edge = 1 its gradient "
         "on the generator output is about that of 100·L1 (logged per step as "
         "gan/grad_edge and gan/grad_l1 in logs/train_fg).",
-        "Δ vs λ=0: difference of means with an unpaired normal 95% interval (conservative); "
-        "an interval excluding 0 is a measurable effect of λ_edge.",
+        *([balance] if (balance := gradient_balance(logs_dir)) else []),
+        "Δ vs λ=0: mean per-image SSIM difference on the same test images with a paired "
+        "bootstrap 95% interval (each run's reports/per_image/fg.csv, from its experiment "
+        "commit); without per-image files, the difference of means with an unpaired normal "
+        f"interval. Paired rows: {paired} of {len(seen)}. An interval excluding 0 is a "
+        "measurable effect of λ_edge.",
         *_skipped_note(runs),
     ]
     missing = [lam for lam in LAMBDAS if lam not in seen]

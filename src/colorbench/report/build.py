@@ -4,7 +4,7 @@ reports/figures and reports/README.md (each atomically; nothing else under repor
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from colorbench.report.experiments import (
     load_exp_json,
     parse_exp_show,
     run_exp_show,
+    with_details,
 )
 from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
@@ -27,6 +28,23 @@ from colorbench.report.reference import reference_tables
 from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
 
 DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
+# The papers' main tables, each measured on the protocol params' report.tables names for it
+# (the primary protocol when unnamed).
+PAPER_TABLES = {
+    "paracolorizer_table1": content.paracolorizer_table1,
+    "paracolorizer_table2": content.paracolorizer_table2,
+    "scgan_table1": content.scgan_table1,
+}
+
+
+def _table_protocol(params: dict[str, Any], table: str, results: Results) -> str | None:
+    chosen = ((params.get("report") or {}).get("tables") or {}).get(table)
+    if chosen and results.protocols and chosen not in results.protocols:
+        raise ColorbenchError(
+            f"report.tables.{table} names protocol {chosen!r}, which {results.source} does not "
+            f"hold ({', '.join(results.protocols)}); run `dvc repro evaluate`"
+        )
+    return chosen or results.protocol
 
 
 @dataclass
@@ -39,6 +57,7 @@ class ReportConfig:
     out: Path = Path("reports")
     saliency_pred: Path = Path("outputs_saliency/scgan")
     saliency_gt: Path = Path("data/saliency")
+    study: Path = Path("reports/study")  # the `study` stage's human-evaluation tables
     crops: Path = Path("data/crops")  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
@@ -59,17 +78,18 @@ class ReportSummary:
 def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[list[Run], str]:
     if not cfg.experiments:
         return [
-            current_run(results, params)
+            current_run(results, params, cfg.repo)
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
+    with_details(runs, cfg.repo)
     # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
         r.params = params or r.params
     if not workspace:
-        runs.insert(0, current_run(results, params))
+        runs.insert(0, current_run(results, params, cfg.repo))
     n_exp = sum(r.kind == "experiment" for r in runs)
     return (
         runs,
@@ -173,6 +193,21 @@ def _draw_figures(
     return drawn, skipped
 
 
+def _human_section(study: Path, out: Path) -> str:
+    """The `study` stage's section (its tables inlined), or why there is none."""
+    readme = study / "README.md"
+    if not readme.is_file():
+        return f"Not scored: no {readme} (run `dvc repro study`)."
+    try:
+        where = study.resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        where = study.as_posix()
+    text = readme.read_text(encoding="utf-8").strip()
+    if any(study.glob("*.csv")):
+        text += f"\n\nEvery table as csv and LaTeX: [{where}/]({where}/)."
+    return text
+
+
 def provenance_lines(cfg: ReportConfig) -> tuple[bool, list[str]]:
     """(stand-in weights used?, the report's provenance section)."""
     stand_in, lines = weights_section([cfg.logs, cfg.per_image, cfg.saliency_gt, cfg.crops])
@@ -191,14 +226,24 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     per_image = load_per_image(cfg.per_image)
     ctx = Context.from_results(results, params, cfg.baseline, cfg.fid_mode)
     runs, runs_note = _runs(cfg, results, params)
+    if results.protocol:  # method folders of the primary protocol: outputs/<protocol>/<method>
+        sal = cfg.saliency_pred
+        cfg = replace(
+            cfg,
+            outputs=cfg.outputs / results.protocol,
+            saliency_pred=sal.parent / results.protocol / sal.name,
+        )
 
-    main = [content.paracolorizer_table1(results, ctx), content.scgan_table1(results, ctx)]
+    main = []
+    for table, make in PAPER_TABLES.items():
+        on = results.for_protocol(_table_protocol(params, table, results))
+        main.append(make(on, Context.from_results(on, params, cfg.baseline, cfg.fid_mode)))
     measured = [content.all_metrics_table(results, ctx), content.paired_table(results, ctx)]
     saliency = content.saliency_table(results, ctx)
     if saliency is not None:
         main.append(saliency)
     ablations = [
-        *ablation_tables(runs, ctx, cfg.experiments),
+        *ablation_tables(runs, ctx, cfg.experiments, cfg.logs),
         content.overlay_fusion_table(results, ctx),
     ]
     published = reference_tables()
@@ -233,6 +278,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     summary.figures = [cfg.out / "figures" / f.file for f in drawn]
     summary.skipped = skipped
     index = IndexData(
+        human=_human_section(cfg.study, cfg.out),
         ctx=ctx,
         methods=results.method_names,
         source=str(cfg.metrics),

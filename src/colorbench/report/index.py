@@ -26,6 +26,7 @@ class IndexData:
     published: list[Table]
     figures: list[FigureEntry]
     skipped: list[str] = field(default_factory=list)  # figures not drawn, with reasons
+    human: str = ""  # the human-evaluation section (stage `study`), markdown
     notes: list[str] = field(default_factory=list)
     stamp: list[str] = field(default_factory=list)  # lines above everything (stand-ins)
     provenance: list[str] = field(default_factory=list)  # pretrained files, global-net labels
@@ -72,6 +73,8 @@ def render_index(d: IndexData) -> str:
     out += ["## Ablations", ""]
     for t in d.ablations:
         out += [to_markdown(t), ""]
+    if d.human:
+        out += ["## Human evaluation", "", d.human, ""]
     out += [
         "## Published reference numbers",
         "",
