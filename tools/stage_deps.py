@@ -19,6 +19,7 @@ generator network) stays in dvc.yaml as `${item.net}`, and --check verifies ever
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shlex
 import sys
@@ -45,6 +46,12 @@ def module_name(src: Path, path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def _imports(path: Path, name: str) -> tuple[str, ...]:
+    tree = ast.parse(path.read_text())
+    return tuple(_imported_names(tree, name, path.name == "__init__.py"))
+
+
 def _imported_names(tree: ast.AST, name: str, is_pkg: bool) -> Iterable[str]:
     package = name if is_pkg else name.rpartition(".")[0]
     for node in ast.walk(tree):
@@ -57,9 +64,8 @@ def _imported_names(tree: ast.AST, name: str, is_pkg: bool) -> Iterable[str]:
                 base = f"{anchor}.{base}" if base else anchor
             yield base
             yield from (f"{base}.{alias.name}" for alias in node.names)  # submodules
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _MODULE_STRING.match(node.value):
-                yield node.value.split(":")[0]
+        elif isinstance(node, ast.Constant) and _MODULE_STRING.match(str(node.value)):
+            yield node.value.split(":")[0]
 
 
 def generator_modules(src: Path) -> dict[str, str]:
@@ -73,27 +79,28 @@ def generator_modules(src: Path) -> dict[str, str]:
     return {}
 
 
+def _with_parents(src: Path, name: str) -> list[tuple[Path, str]]:
+    """Importing a.b.c runs a/__init__ and a/b/__init__ first."""
+    parts = name.split(".")
+    names = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return [(f, n) for n in names if (f := module_file(src, n)) is not None]
+
+
 def closure(src: Path, entries: Iterable[Path], extra: Iterable[str] = ()) -> set[Path]:
     """colorbench files run by `entries` (scripts or modules) plus the modules `extra`."""
     dispatched = set(generator_modules(src).values())
     todo = [(p, module_name(src, p) if p.is_relative_to(src) else "__main__") for p in entries]
-    todo += [(module_file(src, m), m) for m in extra]
+    todo += [found for m in extra for found in _with_parents(src, m)]
     seen: set[Path] = set()
     while todo:
         path, name = todo.pop()
         if path in seen:
             continue
         seen.add(path)
-        for imported in _imported_names(
-            ast.parse(path.read_text()), name, path.name == "__init__.py"
-        ):
+        for imported in _imports(path, name):
             if imported.split(".")[0] != PKG or imported in dispatched:
                 continue
-            parts = imported.split(".")
-            for i in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
-                found = module_file(src, ".".join(parts[:i]))
-                if found is not None and found not in seen:
-                    todo.append((found, ".".join(parts[:i])))
+            todo += [found for found in _with_parents(src, imported) if found[0] not in seen]
     return {p for p in seen if p.is_relative_to(src)}
 
 
@@ -134,14 +141,14 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
     profiles = [root / "params.yaml", *sorted((root / "profiles").glob("*.yaml"))]
     all_params = [yaml.safe_load(p.read_text()) or {} for p in profiles if p.is_file()]
     table = generator_modules(src)
-    with Repo(str(root)) as repo:
+    with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
         stages = list(repo.index.stages)
-    keys = {s.addressing: [k for d in s.deps if hasattr(d, "params") for k in d.params] for s in stages}
-    made_by = {str(o.def_path): s.addressing for s in stages for o in s.outs}
+    keys = {s.name: [k for d in s.deps if hasattr(d, "params") for k in d.params] for s in stages}
+    made_by = {str(o.def_path): s.name for s in stages for o in s.outs}
     result = {}
     for s in stages:
         deps = [str(d.def_path) for d in s.deps if not hasattr(d, "params")]
-        owners = [s.addressing] + [made_by[d] for d in deps if d.endswith(".pt") and d in made_by]
+        owners = [s.name] + [made_by[d] for d in deps if d.endswith(".pt") and d in made_by]
         archs = {
             arch
             for owner in owners
@@ -151,7 +158,7 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
         }
         cmd = " ".join(s.cmd) if isinstance(s.cmd, list) else s.cmd
         extra = sorted({table[a] for a in archs if a in table})
-        result[s.addressing] = (closure(src, entry_points(root, cmd), extra), deps)
+        result[s.name] = (closure(src, entry_points(root, cmd), extra), deps)
     return result
 
 
@@ -170,7 +177,9 @@ def problems(root: Path, files: set[Path], deps: list[str]) -> list[str]:
     for d in code_deps:
         unused = _py_files(d) - files
         if unused:
-            out.append(f"depends on {d.relative_to(root)} but never runs {sorted(unused)[0].relative_to(root)}")
+            out.append(
+                f"depends on {d.relative_to(root)} but never runs {sorted(unused)[0].relative_to(root)}"
+            )
     return out
 
 
