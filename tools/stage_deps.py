@@ -157,8 +157,10 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
             for arch in _archs(_lookup(params, key))
         }
         cmd = " ".join(s.cmd) if isinstance(s.cmd, list) else s.cmd
-        extra = sorted({table[a] for a in archs if a in table})
-        result[s.name] = (closure(src, entry_points(root, cmd), extra), deps)
+        files = closure(src, entry_points(root, cmd))
+        if module_file(src, REGISTRY) in files:  # the networks its registry will build
+            files = closure(src, entry_points(root, cmd), {table[a] for a in archs if a in table})
+        result[s.name] = (files, deps)
     return result
 
 
