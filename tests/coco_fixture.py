@@ -160,7 +160,9 @@ def make_dataset(
         Image.fromarray(pix).resize((size, size), Image.BICUBIC).save(
             prepared / IMAGES / f"{image_key}.png"
         )
-        rows.append(_row(image_key, SOURCE, "main", f"raw/images/{name}", (w, h), (size, size)))
+        rows.append(
+            _row(image_key, SOURCE, "main", str(raw / "images" / name), (w, h), (size, size))
+        )
     # A background scene with no annotations at all.
     bg = rng.integers(0, 255, size=(size, size, 3), dtype=np.uint8)
     Image.fromarray(bg).save(prepared / IMAGES / "scene000.png")
@@ -175,13 +177,17 @@ def make_dataset(
 
 
 def write_prepared(root: Path, images: dict[str, np.ndarray], *, source: str = "folder") -> Path:
-    """A prepared dir holding just `images` (id -> HxWx3 uint8), role main."""
+    """A prepared dir holding just `images` (id -> HxWx3 uint8), role main; the originals
+    (the same pixels) in root/originals, named by absolute orig_path."""
     prepared = root / "prepared"
     (prepared / IMAGES).mkdir(parents=True)
+    (root / "originals").mkdir()
     rows = []
     for image_id, img in images.items():
         Image.fromarray(img).save(prepared / IMAGES / f"{image_id}.png")
+        Image.fromarray(img).save(root / "originals" / f"{image_id}.png")
         wh = (img.shape[1], img.shape[0])
-        rows.append(_row(image_id, source, "main", f"{image_id}.png", wh, wh))
+        orig = str(root / "originals" / f"{image_id}.png")
+        rows.append(_row(image_id, source, "main", orig, wh, wh))
     pd.DataFrame(rows, columns=COLUMNS).to_csv(prepared / MANIFEST, index=False)
     return prepared

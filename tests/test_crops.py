@@ -67,11 +67,15 @@ def test_annotation_boxes_reproduce_known_boxes(tmp_path: Path, workers: int) ->
         png = np.asarray(Image.open(out / r.crop_path))
         assert png.shape == (16, 16, 3)
         np.testing.assert_array_equal(png, load_crop(ds.prepared, r._asdict(), 16))
-    # And they really are the box's pixels (a 1:1 box resized to its own size is exact).
-    img = np.asarray(Image.open(ds.prepared / "images" / f"{ds.ids[0]}.png").convert("RGB"))
+    # And they really are the box's pixels of the original image (a 1:1 box resized to its
+    # own size is exact); with no orig_path, of the prepared image.
     row = df[(df["image_id"] == ds.ids[0])].iloc[0].to_dict()
-    row.update(x0=0, y0=0, x1=16, y1=16)
-    np.testing.assert_array_equal(load_crop(ds.prepared, row, 16), img[:16, :16])
+    orig = np.asarray(Image.open(row["orig_path"]).convert("RGB"))
+    row.update(ox0=0, oy0=0, ox1=16, oy1=16, x0=1, y0=1, x1=17, y1=17)
+    np.testing.assert_array_equal(load_crop(ds.prepared, row, 16), orig[:16, :16])
+    img = np.asarray(Image.open(ds.prepared / "images" / f"{ds.ids[0]}.png").convert("RGB"))
+    row.update(orig_path="")
+    np.testing.assert_array_equal(load_crop(ds.prepared, row, 16), img[1:17, 1:17])
 
 
 def test_boxes_are_scaled_to_the_prepared_size(tmp_path: Path) -> None:
@@ -356,3 +360,46 @@ def test_synthetic_generator_boxes_match_its_annotations(tmp_path: Path) -> None
         expected.add((id_of[stem[a["image_id"]]], names[a["category_id"]], *box))
     rows = {(r.image_id, r.category, r.x0, r.y0, r.x1, r.y1) for r in got.itertuples()}
     assert rows == expected and len(rows) > 0
+
+
+def _detail(img: np.ndarray) -> float:
+    """Mean absolute horizontal difference: fine detail a downscale-then-upscale loses."""
+    return float(np.abs(np.diff(img.astype(float), axis=1)).mean())
+
+
+def test_crops_are_cut_from_the_original_resolution_image(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, n=1, orig_size=(192, 192), size=48)
+    kw = {"annotations": ds.by_source, "top_k": 10, "min_box": 1, "size": 32, "progress": False}
+    run_crops(ds.prepared, tmp_path / "orig", **kw)  # source: original (the default)
+    run_crops(ds.prepared, tmp_path / "prep", source="prepared", **kw)
+    df = pd.read_csv(tmp_path / "orig" / "boxes.csv", keep_default_na=False)
+    df_prep = pd.read_csv(tmp_path / "prep" / "boxes.csv", keep_default_na=False)
+    # Same boxes in prepared pixels either way; ox.. is the annotation box in the original.
+    assert df[["x0", "y0", "x1", "y1"]].equals(df_prep[["x0", "y0", "x1", "y1"]])
+    orig_boxes = [(r.category, (r.ox0, r.oy0, r.ox1, r.oy1)) for r in df.itertuples()]
+    assert sorted(orig_boxes) == sorted(_expected(ds, ds.ids[0]))
+    orig = np.asarray(Image.open(df["orig_path"][0]).convert("RGB"))
+    assert orig.shape == (192, 192, 3) and (df_prep["orig_path"] == "").all()
+    sharper = 0
+    for r, rp in zip(df.itertuples(), df_prep.itertuples(), strict=True):
+        # PIL reference: the original's box, resized to 32x32 (bicubic)
+        ref = Image.fromarray(orig[r.oy0 : r.oy1, r.ox0 : r.ox1]).resize((32, 32), Image.BICUBIC)
+        got = np.asarray(Image.open(tmp_path / "orig" / r.crop_path))
+        np.testing.assert_array_equal(got, np.asarray(ref))
+        np.testing.assert_array_equal(load_crop(ds.prepared, r._asdict(), 32), got)
+        from_prepared = np.asarray(Image.open(tmp_path / "prep" / rp.crop_path))
+        sharper += _detail(got) > 1.2 * _detail(from_prepared)
+    assert sharper == len(df)  # the 4x downscaled prepared image lost the detail
+
+
+def test_missing_originals_and_bad_source_are_clear_errors(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path, n=1)
+    with pytest.raises(ColorbenchError, match="source must be one of original, prepared"):
+        run_crops(ds.prepared, tmp_path / "c", annotations=ds.by_source, source="raw")
+    for p in (tmp_path / "raw" / "images").iterdir():
+        p.unlink()
+    with pytest.raises(ColorbenchError, match="1 original image.s. not found.*crops.source"):
+        run_crops(ds.prepared, tmp_path / "c", annotations=ds.by_source, progress=False)
+    run_crops(ds.prepared, tmp_path / "c", annotations=ds.by_source, source="prepared",
+              progress=False)  # fmt: skip
+    assert (tmp_path / "c" / "boxes.csv").is_file()

@@ -108,3 +108,31 @@ def test_pretrain_data_param(tmp_path: Path) -> None:
     assert load_model(tmp_path / "same.pt")[2]["pretrain_samples"] == 12  # images + crops
     with pytest.raises(ColorbenchError, match="pretrain_data must be one of main, same"):
         train_colorizer("fg", {**params, "pretrain_data": "crops"}, **kw)
+
+
+def _fidelity_section(readme: str) -> str:
+    start = readme.index("## Fidelity to the papers")
+    end = readme.index("\n## ", start + 1)
+    return readme[start:end]
+
+
+def test_readme_fidelity_table_matches_the_paper_profile(repo_root: Path) -> None:
+    """Every `section.key: value` the fidelity table cites is what profiles/paper.yaml says,
+    and every row says faithful, substitute or switchable."""
+    import re
+
+    section = _fidelity_section((repo_root / "README.md").read_text())
+    paper = yaml.safe_load((repo_root / "profiles" / "paper.yaml").read_text())
+    cited = re.findall(r"`([a-z_0-9]+(?:\.[a-z_0-9]+)+): ([^`]+)`", section)
+    assert len(cited) >= 40, len(cited)
+    for dotted, text in cited:
+        value = paper
+        for part in dotted.split("."):
+            assert isinstance(value, dict) and part in value, f"{dotted} not in paper.yaml"
+            value = value[part]
+        assert value == yaml.safe_load(text), f"README says {dotted}: {text}, paper.yaml {value}"
+    rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| paper")]
+    assert len(rows) >= 40
+    for row in rows:
+        status = row.rstrip(" |").rsplit("|", 1)[-1]
+        assert re.search(r"faithful|substitute|switchable", status), row

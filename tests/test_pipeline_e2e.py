@@ -85,7 +85,7 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
 
     metrics = json.loads((work / "reports/metrics_details.json").read_text())
     methods = metrics["methods"]
-    for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"):
+    for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "scgan_l", "overlay_a0.5"):
         assert method in methods, method
         assert methods[method]["psnr"]["mean"] > 0
     assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]

@@ -23,6 +23,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.report import (
     ReportConfig,
     ablation_paracolorizer,
+    ablation_scgan,
     build_report,
     content,
     experiments,
@@ -548,7 +549,7 @@ def test_scgan_setting_labels() -> None:
             "lambda_gan": 0.05,
         }
     }
-    label = experiments.scgan_setting
+    label = ablation_scgan.scgan_setting
     assert label(full) == "SCGAN (full)"
     no_att = _variant(full, "train_scgan.attention_loss", False)
     assert label(no_att) == "w/o attention loss (same data)"
@@ -737,8 +738,12 @@ def test_real_dvc_exp_show_is_parsed(tmp_path: Path) -> None:
         "m = {'n_images': 3, 'fid_mode': 'standard', 'methods': {'fg': {"
         "'ssim': {'mean': 0.8 + lam / 10, 'ci95': [0.7, 0.9], 'n': 3},"
         "'lpips': {'mean': None, 'available': False, 'reason': 'no weights'}}}}\n"
-        "import os; os.makedirs('reports', exist_ok=True)\n"
-        "json.dump(m, open('reports/metrics.json', 'w'))\n"
+        "import os; os.makedirs('reports/per_image', exist_ok=True)\n"
+        "json.dump(m, open('reports/metrics_details.json', 'w'))\n"
+        "json.dump({'n_images': 3, 'methods': {'fg': {'ssim': m['methods']['fg']['ssim']['mean']}}},"
+        " open('reports/metrics.json', 'w'))\n"
+        "rows = [f'i{k},{0.8 + lam / 10 + 0.01 * k * (1 + lam)}' for k in range(3)]\n"
+        "open('reports/per_image/fg.csv', 'w').write('image,ssim\\n' + '\\n'.join(rows))\n"
     )
     (tmp_path / "run.py").write_text(script)
     (tmp_path / "params.yaml").write_text(
@@ -747,7 +752,8 @@ def test_real_dvc_exp_show_is_parsed(tmp_path: Path) -> None:
     (tmp_path / "dvc.yaml").write_text(
         "stages:\n  evaluate:\n    cmd: " + env_py + " run.py\n    deps: [run.py]\n"
         "    params: [train_fg]\n    metrics:\n      - reports/metrics.json:\n"
-        "          cache: false\n"
+        "          cache: false\n    outs:\n      - reports/metrics_details.json:\n"
+        "          cache: false\n      - reports/per_image:\n          cache: false\n"
     )
     env = {
         "DVC_NO_ANALYTICS": "1",
@@ -775,10 +781,18 @@ def test_real_dvc_exp_show_is_parsed(tmp_path: Path) -> None:
     assert by_name["edge-0"].results.value("fg", "ssim").mean == pytest.approx(0.8)
     assert by_name["edge-1"].results.value("fg", "ssim").mean == pytest.approx(0.9)
     assert experiments.get(by_name["edge-1"].params, "train_fg.lambda_edge") == 1
+    assert by_name["edge-1"].results.value("fg", "ssim").lo is None  # exp show: means only
+    experiments.with_details(runs, tmp_path)  # each experiment's committed details file
+    assert by_name["edge-1"].results.value("fg", "ssim").lo == pytest.approx(0.7)
     results = results_from_dict(json.loads((tmp_path / "reports/metrics.json").read_text()))
     ctx = _ctx(results, yaml.safe_load((tmp_path / "params.yaml").read_text()))
     edge = ablation_paracolorizer.edge_table(runs, ctx, from_experiments=True)
     assert [r[0].text for r in edge.rows] == ["0.00", "1.00"]
+    # Δ vs λ=0, paired on the per-image csvs: 0.1 + 0.01·k for k = 0, 1, 2
+    delta = edge.rows[1][-1]
+    assert delta.value == pytest.approx(0.11) and delta.n == 3
+    assert 0.1 - 1e-9 <= delta.lo < delta.value < delta.hi <= 0.12 + 1e-9
+    assert "Paired rows: 2 of 2" in " ".join(edge.notes)
 
 
 def test_training_curves_show_losses_per_phase_and_validation(tmp_path: Path) -> None:

@@ -156,6 +156,28 @@ def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
         assert sal.shape == (SIZE, SIZE) and sal.dtype == np.uint8
         rgb = np.asarray(Image.open(out / name))
         assert rgb.shape == (SIZE, SIZE, 3)
+    _check_both_protocols(gen, data["prepared"], out, root / "out_l", names)
+
+
+def _check_both_protocols(gen, prepared: Path, out: Path, out_l: Path, names: list[str]) -> None:
+    """`scgan` is the generator's RGB as generated; `scgan_l` its ab on the input's L
+    (checked with skimage's Lab, independently of colorbench.color)."""
+    from skimage.color import rgb2lab
+
+    assert sorted(p.name for p in out_l.iterdir()) == names
+    gen.eval()
+    for name in names:
+        src = np.asarray(Image.open(prepared / "images" / name))
+        lab_in = rgb2lab(src)
+        with torch.no_grad():
+            rgb, _ = gen(torch.from_numpy(lab_in[..., 0] / 50 - 1).float()[None, None])
+        expected = np.round((rgb[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
+        got = np.asarray(Image.open(out / name)).astype(float)
+        assert np.abs(got - expected).max() <= 1
+        lab_l = rgb2lab(np.asarray(Image.open(out_l / name)))
+        assert np.abs(lab_l[..., 0] - lab_in[..., 0]).mean() < 0.5  # the input's L kept
+        ab_gen = rgb2lab(expected.astype(np.uint8))[..., 1:]
+        assert np.abs(lab_l[..., 1:] - ab_gen).mean() < 2.0  # the generated colour
 
 
 def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> None:

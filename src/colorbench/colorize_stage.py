@@ -191,7 +191,7 @@ def run_stage(
         import_external(external[name], prepared_dir, target, workers=workers)  # atomic itself
         return target
 
-    if method == "scgan":  # colour plus predicted saliency (outputs_saliency/scgan)
+    if method == "scgan":  # scgan (RGB as generated), scgan_l (input L) and saliency maps
         from colorbench.scgan_infer import colorize_scgan
 
         target = outputs_dir / "scgan"
@@ -202,6 +202,7 @@ def run_stage(
             Path(saliency_dir) / "scgan",
             batch_size,
             device,
+            out_l_dir=outputs_dir / "scgan_l",
             workers=workers,
         )
         return target

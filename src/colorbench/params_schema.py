@@ -92,7 +92,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "crops": {
         "backend": Choice(("annotations", "maskrcnn")), "score_threshold": NUM, "top_k": int,
         "min_box": int, "size": int, "materialize": bool, "batch_size": int,
-        "detector_min_size": int,
+        "detector_min_size": int, "source": Choice(("original", "prepared")),
     },
     "saliency": {
         "backend": Choice(("masks", "spectral", "deep")), "batch_size": int, "deep_weights": str,

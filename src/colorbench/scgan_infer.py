@@ -1,8 +1,11 @@
-"""colorize@scgan: the colourised test split and SCGAN's predicted saliency maps.
+"""colorize@scgan: the colourised test split, both ways, and SCGAN's predicted saliency maps.
 
-Colour goes through colorbench.infer like every other method (the predicted RGB is turned
-into ab via colour.py, upsampled onto the input's full-resolution L). The saliency map the
-generator predicts alongside is resized to each input's size and written as uint8 gray PNG
+SCGAN generates RGB. The paper scores that RGB as generated (method `scgan`: the paper's
+protocol); colorbench's other methods keep the input's L and predict ab, so `scgan_l` takes
+the ab of the generated RGB (colour.py) and puts it on the input's full-resolution L, through
+colorbench.infer like every other method. One forward pass writes both. The RGB as generated
+is resized (bilinear) to the input's size when the model saw another size. The predicted
+saliency map is resized to each input's size and written as uint8 gray PNG
 `<saliency_dir>/<id>.png`, the same format as data/saliency, so the two can be compared.
 """
 
@@ -21,23 +24,30 @@ from colorbench.atomic import atomic_path
 from colorbench.errors import ColorbenchError
 
 
-class SaliencyWriter:
-    """An infer.py predictor that also writes the saliency maps of each batch.
+class SCGANWriter:
+    """An infer.py predictor that also writes, per batch, the saliency maps (`saliency_dir`)
+    and the RGB as generated (`rgb_dir`); it returns the ab for the L-preserving output.
 
     colorize_images calls its predictor once per batch, in input order; the writer consumes
     names (and output sizes) in that order and checks at the end that every input got one.
     """
 
-    def __init__(self, out_dir: Path, names: Sequence[str], sizes: Sequence[tuple[int, int]]):
-        self.out_dir = out_dir
+    def __init__(
+        self,
+        names: Sequence[str],
+        sizes: Sequence[tuple[int, int]],
+        saliency_dir: Path | None = None,
+        rgb_dir: Path | None = None,
+    ):
         self.names, self.sizes = list(names), list(sizes)
+        self.saliency_dir, self.rgb_dir = saliency_dir, rgb_dir
         self.cursor = 0
 
     def __call__(self, model: nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
         from colorbench.models.scgan import rgb_to_ab_norm
 
         rgb, sal = model(l_norm)
-        if sal is None:
+        if self.saliency_dir is not None and sal is None:
             raise ColorbenchError(
                 "this SCGAN checkpoint has no saliency branch (trained with "
                 "attention_loss: false); colorize it without saliency output"
@@ -46,27 +56,35 @@ class SaliencyWriter:
         if self.cursor + n > len(self.names):
             raise ColorbenchError("more images colorized than names given; internal mismatch")
         for j in range(n):
-            h, w = self.sizes[self.cursor + j]
-            m = sal[j : j + 1].float()
-            if tuple(m.shape[-2:]) != (h, w):
-                m = F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
-            arr = m[0, 0].clamp(0, 1).mul(255.0).round().byte().cpu().numpy()
-            _save_gray(self.out_dir / f"{self.names[self.cursor + j]}.png", arr)
+            name, size = self.names[self.cursor + j], self.sizes[self.cursor + j]
+            if self.saliency_dir is not None:
+                m = _resized(sal[j : j + 1].float(), size)[0, 0].clamp(0, 1)
+                _save(self.saliency_dir / f"{name}.png", m.mul(255.0).round().byte())
+            if self.rgb_dir is not None:  # tanh output in [-1, 1]
+                im = _resized(rgb[j : j + 1].float(), size)[0].add(1).mul(127.5)
+                _save(self.rgb_dir / f"{name}.png", im.clamp(0, 255).round().byte())
         self.cursor += n
         return rgb_to_ab_norm(rgb)
 
     def check_done(self) -> None:
         if self.cursor != len(self.names):
-            raise ColorbenchError(
-                f"{self.cursor} saliency maps written for {len(self.names)} images"
-            )
+            raise ColorbenchError(f"{self.cursor} of {len(self.names)} images written")
 
 
-def _save_gray(path: Path, arr: np.ndarray) -> None:
+def _resized(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def _save(path: Path, arr: torch.Tensor) -> None:
+    """A uint8 gray (HxW) or RGB (3xHxW) tensor as PNG, atomically."""
     from PIL import Image
 
+    a = arr.cpu().numpy()
+    a = a if a.ndim == 2 else a.transpose(1, 2, 0)
     with atomic_path(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(arr), mode="L").save(tmp, format="PNG")
+        Image.fromarray(np.ascontiguousarray(a)).save(tmp, format="PNG")
 
 
 def _image_sizes(paths: Sequence[Path]) -> list[tuple[int, int]]:
@@ -87,14 +105,16 @@ def colorize_scgan_paths(
     out_dir: str | os.PathLike,
     saliency_dir: str | os.PathLike | None,
     *,
+    rgb_dir: str | os.PathLike | None = None,
     names: Sequence[str] | None = None,
     batch_size: int = 16,
     device: str | torch.device = "cpu",
     workers: int = 2,
     progress: bool = True,
 ) -> list[Path]:
-    """Colorize `paths` into out_dir/<name>.png and, when `saliency_dir` is given, write the
-    predicted saliency maps to saliency_dir/<name>.png (each at its input's size). A model
+    """Colorize `paths` into out_dir/<name>.png (generated ab on the input's L) and, when
+    given, rgb_dir/<name>.png (the RGB as generated: the paper's protocol) and
+    saliency_dir/<name>.png (the predicted saliency maps), each at its input's size. A model
     trained without the saliency branch writes colour only."""
     from colorbench.colorize_stage import model_size
     from colorbench.infer import as_device, colorize_images
@@ -118,14 +138,16 @@ def colorize_scgan_paths(
             file=sys.stderr,
         )
         saliency_dir = None
-    if saliency_dir is None:
+    if saliency_dir is None and rgb_dir is None:
         return colorize_images(
             loaded.model, paths, out_dir, size, batch_size, dev,
             predictor=predictor("scgan"), names=names, workers=workers, progress=progress,
         )  # fmt: skip
-    saliency_dir = Path(saliency_dir)
-    saliency_dir.mkdir(parents=True, exist_ok=True)
-    writer = SaliencyWriter(saliency_dir, names, _image_sizes(paths))
+    dirs = [Path(d) if d is not None else None for d in (saliency_dir, rgb_dir)]
+    for d in dirs:
+        if d is not None:
+            d.mkdir(parents=True, exist_ok=True)
+    writer = SCGANWriter(names, _image_sizes(paths), *dirs)
     outs = colorize_images(
         loaded.model, paths, out_dir, size, batch_size, dev,
         predictor=writer, names=names, workers=workers, progress=progress,
@@ -142,12 +164,15 @@ def colorize_scgan(
     batch_size: int = 16,
     device: str | torch.device = "auto",
     *,
+    out_l_dir: str | os.PathLike | None = None,
     workers: int = 2,
     progress: bool = True,
 ) -> tuple[Path, Path]:
     """The colorize@scgan stage: the test split (role main) of `prepared_dir` ->
-    out_dir/<id>.png (colour) and saliency_dir/<id>.png (predicted saliency), both folders
-    replaced atomically. Returns (out_dir, saliency_dir)."""
+    out_dir/<id>.png (RGB as generated: method `scgan`, the paper's protocol),
+    out_l_dir/<id>.png (ab on the input's L: method `scgan_l`; default: out_dir's sibling
+    `<name>_l`) and saliency_dir/<id>.png, every folder replaced atomically.
+    Returns (out_dir, saliency_dir)."""
     from colorbench.atomic import atomic_dir
     from colorbench.data.manifest import image_path, read_manifest, select
 
@@ -158,9 +183,15 @@ def colorize_scgan(
     if not ids:
         raise ColorbenchError(f"no test images in {prepared_dir}; check prepare.split")
     paths = [image_path(prepared_dir, i) for i in ids]
-    with atomic_dir(out_dir) as tmp_out, atomic_dir(saliency_dir) as tmp_sal:
+    out_dir = Path(out_dir)
+    out_l_dir = Path(out_l_dir) if out_l_dir is not None else out_dir.with_name(out_dir.name + "_l")
+    with (
+        atomic_dir(out_dir) as tmp_rgb,
+        atomic_dir(out_l_dir) as tmp_l,
+        atomic_dir(saliency_dir) as tmp_sal,
+    ):
         colorize_scgan_paths(
-            checkpoint, paths, tmp_out, tmp_sal, names=ids, batch_size=batch_size,
-            device=device, workers=workers, progress=progress,
+            checkpoint, paths, tmp_l, tmp_sal, rgb_dir=tmp_rgb, names=ids,
+            batch_size=batch_size, device=device, workers=workers, progress=progress,
         )  # fmt: skip
-    return Path(out_dir), Path(saliency_dir)
+    return out_dir, Path(saliency_dir)

@@ -32,6 +32,13 @@ from colorbench.commands import _options as opt
     show_default=True,
     help="Write crop PNGs (else loaders cut them with colorbench.detect.load_crop).",
 )
+@click.option(
+    "--source",
+    type=click.Choice(["original", "prepared"]),
+    default="original",
+    show_default=True,
+    help="Detect on and cut from the original image (manifest orig_path) or the prepared one.",
+)
 @opt.batch_size_option(8, "Detector batch size.")
 @opt.workers_option()
 @opt.device_option()
@@ -43,8 +50,9 @@ from colorbench.commands import _options as opt
 )
 def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
     """Object boxes for every `main` image of PREPARED: OUT/boxes.csv (image_id, box_index,
-    x0, y0, x1, y1 in prepared pixels, score, category, crop_path) and, with
-    --materialize, OUT/crops/<image_id>_<k>.png.
+    x0, y0, x1, y1 in prepared pixels, score, category, crop_path, orig_path, ox0, oy0,
+    ox1, oy1 in the original's pixels) and, with --materialize, OUT/crops/<image_id>_<k>.png
+    (cut from the original image with --source original, then resized to --size).
 
     \b
     backend annotations: COCO ground truth (iscrowd ignored), largest boxes first

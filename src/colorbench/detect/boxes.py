@@ -1,7 +1,10 @@
 """Box rules shared by every detection backend, and crop cutting.
 
 Boxes are integer pixel boxes in the *prepared* image: x0, y0 inclusive, x1, y1 exclusive,
-so a crop is `img[y0:y1, x0:x1]`. The same `cut_crop` serves materialised crops and data
+so a crop is `img[y0:y1, x0:x1]`. `ox0..oy1` is the same box in the original image (upright,
+full resolution). When a row names `orig_path`, its crop is cut from that original image
+(ParaColorizer, as InstColorization: detect and cut at full resolution, then resize);
+otherwise from the prepared image. The same `cut_crop` serves materialised crops and data
 loaders (`load_crop`), so both give identical pixels.
 """
 
@@ -23,6 +26,11 @@ BOX_COLUMNS = [
     "score",
     "category",
     "crop_path",
+    "orig_path",
+    "ox0",
+    "oy0",
+    "ox1",
+    "oy1",
 ]
 
 
@@ -99,11 +107,20 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     return decode_rgb(path)
 
 
-def load_crop(prepared_dir: str | os.PathLike, row: Mapping[str, Any], size: int) -> np.ndarray:
-    """Cut one boxes.csv row's crop from its prepared image (for loaders when crops are not
-    materialised): size x size x 3 uint8, identical to the materialised PNG."""
+def crop_source(prepared_dir: str | os.PathLike, row: Mapping[str, Any]) -> tuple[str, tuple]:
+    """(image path, pixel box) a boxes.csv row's crop is cut from: the original image when
+    the row names one (`orig_path`), else the prepared image."""
     from colorbench.data.manifest import image_path
 
-    img = read_rgb(image_path(prepared_dir, str(row["image_id"])))
-    box = (row["x0"], row["y0"], row["x1"], row["y1"])
-    return cut_crop(img, box, size)
+    orig = row.get("orig_path")
+    if isinstance(orig, str) and orig:
+        return orig, tuple(int(row[k]) for k in ("ox0", "oy0", "ox1", "oy1"))
+    box = tuple(int(row[k]) for k in ("x0", "y0", "x1", "y1"))
+    return str(image_path(prepared_dir, str(row["image_id"]))), box
+
+
+def load_crop(prepared_dir: str | os.PathLike, row: Mapping[str, Any], size: int) -> np.ndarray:
+    """Cut one boxes.csv row's crop (for loaders when crops are not materialised):
+    size x size x 3 uint8, identical to the materialised PNG."""
+    path, box = crop_source(prepared_dir, row)
+    return cut_crop(read_rgb(path), box, size)

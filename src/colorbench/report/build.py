@@ -19,6 +19,7 @@ from colorbench.report.experiments import (
     load_exp_json,
     parse_exp_show,
     run_exp_show,
+    with_details,
 )
 from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
@@ -60,17 +61,18 @@ class ReportSummary:
 def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[list[Run], str]:
     if not cfg.experiments:
         return [
-            current_run(results, params)
+            current_run(results, params, cfg.repo)
         ], "current run only (`--experiments` adds DVC experiments)"
     data = load_exp_json(cfg.exp_json) if cfg.exp_json else run_exp_show(cfg.repo)
     runs = parse_exp_show(data)
+    with_details(runs, cfg.repo)
     # exp show drops non-scalars (intervals): the workspace row uses the details file.
     workspace = [r for r in runs if r.kind == "workspace"]
     for r in workspace:
         r.results, r.problem = results, None
         r.params = params or r.params
     if not workspace:
-        runs.insert(0, current_run(results, params))
+        runs.insert(0, current_run(results, params, cfg.repo))
     n_exp = sum(r.kind == "experiment" for r in runs)
     return (
         runs,

@@ -184,7 +184,7 @@ def render(runs: Sequence[Run], seeds: list[int]) -> str:
     found = sorted(by_seed)
     values = collect(by_seed)
     metrics = [k for k in HEADLINE if any(k in v for v in values.values())]
-    head = "| method | " + " | ".join(f"{spec(k).label} {spec(k).arrow}" for k in metrics) + " |"
+    head = "| method | " + " | ".join(f"{spec(k).label}{spec(k).arrow}" for k in metrics) + " |"
     rows = [head, "|---" * (len(metrics) + 1) + "|"]
     for method in method_order(list(values)):
         cells = []

@@ -91,7 +91,7 @@ def spec(key: str) -> MetricSpec:
 
 _OVERLAY = re.compile(r"^overlay_a(?P<alpha>\d+(?:\.\d*)?)$")
 _FIXED_ORDER = ["gray", "unet", "fg", "bg"]
-_LATE_ORDER = ["fused", "scgan"]
+_LATE_ORDER = ["fused", "scgan", "scgan_l"]
 
 
 def overlay_alpha(method: str) -> float | None:
@@ -100,7 +100,7 @@ def overlay_alpha(method: str) -> float | None:
 
 
 def method_order(methods: list[str]) -> list[str]:
-    """gray, unet, fg, bg, overlays by α, fused, scgan, then external methods by name."""
+    """gray, unet, fg, bg, overlays by α, fused, scgan, scgan_l, then external methods by name."""
     fixed = [m for m in _FIXED_ORDER if m in methods]
     overlays = sorted((m for m in methods if overlay_alpha(m) is not None), key=overlay_alpha)
     late = [m for m in _LATE_ORDER if m in methods]
@@ -115,7 +115,8 @@ METHOD_LABELS = {
     "fg": "fg (foreground GAN)",
     "bg": "bg (background GAN)",
     "fused": "fused (ParaColorizer)",
-    "scgan": "scgan (SCGAN)",
+    "scgan": "scgan (SCGAN, RGB as generated: paper protocol)",
+    "scgan_l": "scgan_l (SCGAN ab on the input's L)",
 }
 
 
