@@ -12,8 +12,9 @@ checkpoint (`*.pt`) it reads, in params.yaml and in every profile.
     python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs
     python tools/stage_deps.py --write    # rewrite dvc.yaml's src/colorbench deps
 
---write gives a `foreach` stage the code common to its items; what differs per item (the
-generator network) stays in dvc.yaml as `${item.net}`, and --check verifies every item.
+--write gives a `foreach` stage the code any of its items runs, except the generator
+networks: those differ per item and stay in dvc.yaml as `${item.net}`. --check verifies
+every item (code an item runs only through a sibling's network is not flagged as unused).
 """
 
 from __future__ import annotations
@@ -168,8 +169,11 @@ def _py_files(path: Path) -> set[Path]:
     return set(path.rglob("*.py")) if path.is_dir() else {path}
 
 
-def problems(root: Path, files: set[Path], deps: list[str]) -> list[str]:
-    """Code the stage runs that no dep covers; deps on src/ broader or staler than its code."""
+def problems(
+    root: Path, files: set[Path], deps: list[str], siblings: set[Path] = frozenset()
+) -> list[str]:
+    """Code the stage runs that no dep covers; deps on code that neither it nor a sibling
+    `foreach` item runs (stale or too broad)."""
     code_deps = [root / d for d in deps if (root / d).is_relative_to(root / "src")]
     out = [
         f"runs {f.relative_to(root)} but does not depend on it"
@@ -177,11 +181,28 @@ def problems(root: Path, files: set[Path], deps: list[str]) -> list[str]:
         if not any(f == d or f.is_relative_to(d) for d in code_deps)
     ]
     for d in code_deps:
-        unused = _py_files(d) - files
+        unused = _py_files(d) - files - siblings
         if unused:
-            out.append(
-                f"depends on {d.relative_to(root)} but never runs {sorted(unused)[0].relative_to(root)}"
-            )
+            name = sorted(unused)[0].relative_to(root)
+            out.append(f"depends on {d.relative_to(root)} but never runs {name}")
+    return out
+
+
+def check(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> dict[str, list[str]]:
+    """stage name -> its problems, for the stages that have any."""
+    group = groups(closures)
+    found = {
+        name: problems(root, files, deps, group[name.split("@")[0]])
+        for name, (files, deps) in closures.items()
+    }
+    return {name: p for name, p in found.items() if p}
+
+
+def groups(closures: dict[str, tuple[set[Path], list[str]]]) -> dict[str, set[Path]]:
+    """dvc.yaml stage name (before `@item`) -> the code any of its items runs."""
+    out: dict[str, set[Path]] = {}
+    for name, (files, _) in closures.items():
+        out.setdefault(name.split("@")[0], set()).update(files)
     return out
 
 
@@ -201,10 +222,12 @@ _DEPS = re.compile(r"^(\s+)deps:\s*$")
 
 def write_deps(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> None:
     """Replace each stage's literal src/colorbench deps in dvc.yaml by its closure."""
-    common: dict[str, set[Path]] = {}
-    for name, (files, _) in closures.items():
-        top = name.split("@")[0]
-        common[top] = common[top] & files if top in common else set(files)
+    src = root / "src"
+    nets = {module_file(src, m) for m in generator_modules(src).values()}
+    common = {
+        top: files - nets if any(n.startswith(f"{top}@") for n in closures) else files
+        for top, files in groups(closures).items()
+    }
     lines = (root / "dvc.yaml").read_text().splitlines(keepends=True)
     out: list[str] = []
     stage, in_stages, i = None, False, 0
@@ -238,15 +261,15 @@ def main(argv: list[str]) -> int:
     if "--write" in argv:
         write_deps(root, closures)
         closures = stage_closures(root)
-    for name, (files, deps) in closures.items():
-        if "--check" in argv:
-            for problem in problems(root, files, deps):
-                print(f"{name}: {problem}")
-                bad += 1
-        elif "--write" not in argv:
+    if "--check" in argv:
+        for name, found in check(root, closures).items():
+            print("".join(f"{name}: {problem}\n" for problem in found), end="")
+            bad += len(found)
+    elif "--write" not in argv:
+        for name, (files, _) in closures.items():
             print(f"{name}:\n" + "".join(f"  - {d}\n" for d in as_deps(root, files)))
     if bad:
-        print("regenerate with `python tools/stage_deps.py` and update dvc.yaml's deps")
+        print("update dvc.yaml: python tools/stage_deps.py --write")
     return int(bad > 0)
 
 
