@@ -136,3 +136,18 @@ def test_readme_fidelity_table_matches_the_paper_profile(repo_root: Path) -> Non
     for row in rows:
         status = row.rstrip(" |").rsplit("|", 1)[-1]
         assert re.search(r"faithful|substitute|switchable", status), row
+
+
+def test_report_states_the_gradient_balance_of_the_current_run(tmp_path: Path) -> None:
+    from colorbench.report.ablation_paracolorizer import edge_table, gradient_balance
+    from colorbench.report.content import Context
+
+    root = tmp_path / "logs" / "train_fg" / "plots" / "metrics" / "gan"
+    root.mkdir(parents=True)
+    (root / "grad_edge.tsv").write_text("step\tgrad_edge\n10\t0.2\n20\t0.3\n30\t0.9\n")
+    (root / "grad_l1.tsv").write_text("step\tgrad_l1\n10\t0.4\n20\t0.3\n")  # step 30 missing
+    note = gradient_balance(tmp_path / "logs")
+    assert note is not None and f"{(0.5 + 1.0) / 2:.2f}×" in note and "2 logged" in note
+    assert gradient_balance(tmp_path / "none") is None
+    table = edge_table([], Context(None, None, "synthetic"), False, tmp_path / "logs")
+    assert note in table.notes

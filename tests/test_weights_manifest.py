@@ -96,6 +96,8 @@ def test_stand_ins_load_through_the_production_loaders(tmp_path: Path, monkeypat
     for mode in ("standard", "piq"):
         feats = build_inception(mode)(x)[0]
         assert feats.shape == (2, 2048, 1, 1) and torch.isfinite(feats).all()
+        # calibrated BatchNorm: features do not vanish (else every FID would be 0)
+        assert feats.flatten(1).std(0).mean() > 1e-3
     loaded = {row["name"]: row for row in weights_manifest.loaded()}
     assert set(loaded) == set(names) and all(r["stand_in"] for r in loaded.values())
     bad = CliRunner().invoke(main, ["weights", "stand-ins", str(out), "nope"])

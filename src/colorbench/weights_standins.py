@@ -82,6 +82,30 @@ BUILDERS: dict[str, Callable[[], torch.nn.Module]] = {
     "inception_fid": _fid_inception,
     "u2netp": _u2netp,
 }
+# Input shapes for BatchNorm calibration: with running statistics left at (0, 1), a deep
+# random network's activations vanish (the TF-FID Inception's pool features come out ~1e-9,
+# every FID 0), so the stand-in would not exercise what follows it.
+CALIBRATE: dict[str, tuple[int, ...]] = {
+    "resnet18": (4, 3, 224, 224),
+    "inception_fid": (4, 3, 299, 299),
+    "u2netp": (2, 3, 320, 320),
+}
+
+
+@torch.no_grad()
+def calibrate_batchnorm(net: torch.nn.Module, shape: tuple[int, ...], batches: int = 2) -> None:
+    """Set every BatchNorm's running mean/variance to its exact average over random normal
+    inputs of `shape` (cumulative, momentum None), so eval-mode activations keep their scale."""
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    net.train()
+    for _ in range(batches):
+        net(torch.randn(shape))
+    for m in bns:
+        m.momentum = 0.1
+    net.eval()
 
 
 def make_stand_ins(
@@ -101,6 +125,8 @@ def make_stand_ins(
         e = entry(name)
         torch.manual_seed(seed)
         net = BUILDERS[name]()
+        if name in CALIBRATE:
+            calibrate_batchnorm(net, CALIBRATE[name])
         path = out / e.file
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         torch.save(net.state_dict(), tmp)

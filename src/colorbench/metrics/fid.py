@@ -76,6 +76,14 @@ def fid_from_stats(pred: RunningStats, gt: RunningStats, mode: str = "standard")
     if mode == "piq":
         from piq.fid import _compute_fid
 
+        xa, xb = pred.centered_rows(), gt.centered_rows()
+        if xa is not None and xb is not None and pred.n > 1 and gt.n > 1:
+            from colorbench.metrics.piq_small import piq_fid_small
+
+            small = piq_fid_small(pred.mean, xa, pred.n - 1, gt.mean, xb, gt.n - 1)
+            if small is not None:  # piq's iteration in N×N matrices (N ≤ D), same result
+                return small
+
         # piq.FID.compute_metric fits the same float64 mean/(N−1)-covariance and calls this.
         mu1, s1 = torch.from_numpy(pred.mean), torch.from_numpy(pred.cov)
         mu2, s2 = torch.from_numpy(gt.mean), torch.from_numpy(gt.cov)

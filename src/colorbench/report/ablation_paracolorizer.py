@@ -4,6 +4,7 @@ versions V1/V2/V3 (§V-A). Runs come from colorbench.report.experiments."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from colorbench.report.content import Context
 from colorbench.report.experiments import (
@@ -61,7 +62,29 @@ def delta_cell(v: Value, ref: Value) -> Cell:
     return Cell(d, d - h, d + h)
 
 
-def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
+def gradient_balance(logs_dir: Path | None) -> str | None:
+    """The current fg run's balance: mean ‖∇ edge term‖ / ‖∇ 100·L1‖ on the generator output
+    over the logged GAN steps (logs/train_fg), as a sentence; None without those logs."""
+    from colorbench.report.load import load_training_logs
+
+    curves = load_training_logs(logs_dir).get("train_fg", {}) if logs_dir else {}
+    edge, l1 = curves.get("gan/grad_edge"), curves.get("gan/grad_l1")
+    if edge is None or l1 is None:
+        return None
+    both = edge.merge(l1, on="step", suffixes=("_edge", "_l1"))
+    both = both[both["value_l1"] > 0]
+    if both.empty:
+        return None
+    ratio = float((both["value_edge"] / both["value_l1"]).mean())
+    return (
+        f"Current run: the edge term's gradient on the generator output averaged {ratio:.2f}× "
+        f"the L1 term's over {len(both)} logged GAN steps."
+    )
+
+
+def edge_table(
+    runs: list[Run], ctx: Context, from_experiments: bool, logs_dir: Path | None = None
+) -> Table:
     """ParaColorizer Table IV: λ_edge sweep, SSIM (and PSNR) of the foreground GAN, and
     each λ's SSIM change against λ = 0 with its interval (does the sweep move fg?)."""
     keys = ["ssim", "psnr"]
@@ -99,6 +122,7 @@ def edge_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         f"The edge term weighs λ_edge × edge_scale ({scale:g}): at λ_edge = 1 its gradient "
         "on the generator output is about that of 100·L1 (logged per step as "
         "gan/grad_edge and gan/grad_l1 in logs/train_fg).",
+        *([balance] if (balance := gradient_balance(logs_dir)) else []),
         "Δ vs λ=0: mean per-image SSIM difference on the same test images with a paired "
         "bootstrap 95% interval (each run's reports/per_image/fg.csv, from its experiment "
         "commit); without per-image files, the difference of means with an unpaired normal "

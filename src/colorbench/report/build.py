@@ -216,7 +216,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     if saliency is not None:
         main.append(saliency)
     ablations = [
-        *ablation_tables(runs, ctx, cfg.experiments),
+        *ablation_tables(runs, ctx, cfg.experiments, cfg.logs),
         content.overlay_fusion_table(results, ctx),
     ]
     published = reference_tables()

@@ -306,12 +306,14 @@ def _howto(from_experiments: bool, cmds: list[str]) -> list[str]:
     return [lead, "", "```sh", *cmds, "```"]
 
 
-def ablation_tables(runs: list[Run], ctx: Context, from_experiments: bool) -> list[Table]:
+def ablation_tables(
+    runs: list[Run], ctx: Context, from_experiments: bool, logs_dir: Path | None = None
+) -> list[Table]:
     from colorbench.report.ablation_paracolorizer import arch_table, edge_table
     from colorbench.report.ablation_scgan import scgan_ablation_table
 
     return [
-        edge_table(runs, ctx, from_experiments),
+        edge_table(runs, ctx, from_experiments, logs_dir),
         arch_table(runs, ctx, from_experiments),
         scgan_ablation_table(runs, ctx, from_experiments),
     ]
