@@ -86,3 +86,15 @@ def test_closure_follows_lazy_relative_and_named_imports(tmp_path: Path) -> None
     assert problems and "does not depend on" in problems[0]
     stale = stage_deps.problems(tmp_path, {pkg / "errors.py"}, ["src/colorbench/sub"])
     assert any("never runs" in p for p in stale)
+
+
+def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
+    for rel in ("stages/train.py", "src/colorbench/cli.py", "src/colorbench/commands/fit.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    assert stage_deps.entry_points(tmp_path, "python stages/train.py fg") == [
+        tmp_path / "stages/train.py"
+    ]
+    cli = stage_deps.entry_points(tmp_path, "colorbench fit --out 'models/a b.pt'")
+    assert cli == [tmp_path / "src/colorbench/cli.py", tmp_path / "src/colorbench/commands/fit.py"]
+    assert stage_deps.entry_points(tmp_path, "echo hi") == []
