@@ -1,11 +1,13 @@
-"""DVC stages colorize_*: the test split colorized by one method -> outputs/<method>/."""
+"""DVC stages colorize_*: one evaluation protocol's images colorized by one method ->
+outputs/<protocol>/<method>/ (without --protocol: the test split -> outputs/<method>/)."""
 
 from __future__ import annotations
 
 import argparse
 
 from colorbench.colorize_stage import run_stage
-from colorbench.params import section
+from colorbench.params import load_params, section
+from colorbench.protocols import get
 from colorbench.stage_utils import run_main
 
 
@@ -14,8 +16,10 @@ def main() -> None:
     parser.add_argument("method", help="gray | unet | fg | bg | scgan | overlay | fused | external")
     parser.add_argument("--alpha", help="overlay weight of fg (folder overlay_a<ALPHA>)")
     parser.add_argument("--name", help="external method declared in colorize.external")
+    parser.add_argument("--protocol", help="evaluation set declared in params protocols")
     args = parser.parse_args()
-    run_stage(args.method, section("colorize"), alpha=args.alpha, name=args.name)
+    protocol = get(load_params(), args.protocol) if args.protocol else None
+    run_stage(args.method, section("colorize"), alpha=args.alpha, name=args.name, protocol=protocol)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,22 @@
-"""DVC stage `evaluate`: every outputs/<method>/ on the test split -> reports/metrics.json
-and reports/per_image/<method>.csv."""
+"""DVC stage `evaluate`: outputs/<protocol>/<method>/ on each protocol's evaluation set ->
+reports/metrics.json (the primary protocol at the top level, every protocol under
+`protocols`) and reports/per_image/[<protocol>/]<method>.csv."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from colorbench.metrics.stage import evaluate_methods
-from colorbench.params import section
+from colorbench.metrics.stage import evaluate_protocols
+from colorbench.params import load_params, section
 from colorbench.stage_utils import run_main
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     p = section("evaluate")
-    evaluate_methods(
+    evaluate_protocols(
+        load_params(),
         metrics=p.get("metrics"),
         fid_mode=p.get("fid_mode", "standard"),
         bootstrap=int(p.get("bootstrap", 1000)),

@@ -126,3 +126,21 @@ def test_evaluate_16bit_prediction_scores_like_its_8bit_twin(tmp_path):
         assert res.exit_code == 0, res.output
         psnr[d] = json.loads(out.read_text())["psnr"]["mean"]
     assert psnr["p16"] == pytest.approx(psnr["p8"], abs=1e-9)
+
+
+def test_evaluate_reader_applies_png_exif_orientation(tmp_path) -> None:
+    """An 8-bit RGB PNG with an EXIF orientation reads upright, as Pillow and prepare read it
+    (the fast PNG path must not skip the eXIf chunk)."""
+    from PIL import ImageOps
+
+    from colorbench.metrics.decode import read_rgb
+
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    path = tmp_path / "rotated.png"
+    Image.fromarray(rgb).save(path, exif=exif)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    assert expected.shape == (30, 20, 3)
+    np.testing.assert_array_equal(read_rgb(path), expected)

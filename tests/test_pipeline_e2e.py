@@ -89,8 +89,19 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
         assert method in methods, method
         assert methods[method]["psnr"]["mean"] > 0
     assert methods["gray"]["fid"]["available"] is False and methods["gray"]["fid"]["reason"]
+    # two evaluation protocols, each with its own outputs, N and metrics
+    assert metrics["protocol"] == "test" and set(metrics["protocols"]) == {"test", "test_balanced"}
+    balanced = metrics["protocols"]["test_balanced"]
+    assert (
+        0 < balanced["n_images"] <= metrics["n_images"] and "fid" not in balanced["methods"]["fg"]
+    )
+    n_bal = len(list((work / "outputs/test_balanced/scgan").iterdir()))
+    assert n_bal == balanced["n_images"]
+    scgan_table = (work / "reports/tables/scgan_table1.md").read_text()
+    assert "Protocol: test_balanced" in scgan_table and f"N = {n_bal} images" in scgan_table
     head = json.loads((work / "reports/metrics.json").read_text())  # DVC's: means only
     assert head["methods"]["fused"]["psnr"] == methods["fused"]["psnr"]["mean"]
+    assert head["protocol"] == "test" and set(head["protocols"]) == {"test_balanced"}
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], work).stdout)
     assert 0 < _count_numbers(shown) <= 150
     report = (work / "reports/README.md").read_text()
@@ -103,15 +114,13 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     assert status == {}
 
     # Code is a dep (tools/stage_deps.py): editing the Res-UNet changes the stages that run it,
-    # fg's and bg's training and colorizing, not the U-Net's; `dvc repro` then re-runs
-    # whatever their new outputs feed (overlay, fused, evaluate, report).
+    # fg's and bg's training, not the U-Net's; `dvc repro` then re-runs whatever their new
+    # checkpoints feed (colorize fg/bg, overlay, fused, evaluate, report).
     net = work / "src/colorbench/models/resunet.py"
     original = net.read_bytes()
     net.write_bytes(original + b"\n# edited\n")
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
-    assert set(status) == {
-        "train_colorizer@fg", "train_colorizer@bg", "colorize_model@fg", "colorize_model@bg",
-    }  # fmt: skip
+    assert set(status) == {"train_colorizer@fg", "train_colorizer@bg"}
     net.write_bytes(original)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["report"]["grid_images"] = 3

@@ -76,7 +76,7 @@ def test_evaluate_adds_saliency_metrics_and_report_shows_them(tmp_path) -> None:
 
     build_report(
         ReportConfig(
-            metrics=tmp_path / "reports/metrics.json",
+            metrics=tmp_path / "reports/metrics_details.json",
             per_image=tmp_path / "reports/per_image",
             outputs=tmp_path / "outputs",
             prepared=tmp_path / "prepared",

@@ -152,3 +152,21 @@ def test_missing_inputs_are_clear_errors(tmp_path: Path, prepared: Path) -> None
     ds = colorizer_dataset(prepared, crops_dir=crops, use_crops=True)
     with pytest.raises(ColorbenchError, match="missing"):
         ds[6]
+
+
+def test_train_sources_filter(prepared: Path) -> None:
+    """A training section's `sources` keeps that source's train images only."""
+    import pandas as pd
+
+    manifest = pd.read_csv(prepared / "manifest.csv", dtype=str)
+    main = manifest["role"] == "main"
+    manifest.loc[main & (manifest.index % 2 == 0), "source"] = "other"
+    manifest.to_csv(prepared / "manifest.csv", index=False)
+    want = manifest[main & (manifest["split"] == "train") & (manifest["source"] == "other")]
+    ds = colorizer_dataset(prepared, sources=["other"], use_background=True)
+    n_bg = int((manifest["role"] == "background").sum())
+    assert len(ds) == len(want) + n_bg  # background images whatever their source
+    all_train = int((main & (manifest["split"] == "train")).sum())
+    assert len(colorizer_dataset(prepared)) == all_train > len(want)
+    with pytest.raises(ColorbenchError, match="source.*nowhere"):
+        colorizer_dataset(prepared, sources=["nowhere"])

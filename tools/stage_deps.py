@@ -5,8 +5,10 @@ A stage's code is the import closure of its entry point (`python stages/X.py` or
 imports run too), every module named by a string literal (plugin lists, `module:function`
 load checks), and the packages' `__init__.py` files. Generator networks are the exception:
 the model registry imports them by arch name (`GENERATOR_MODULES`), so a stage gets the
-networks named by `arch` in its own params or in the params of the stage that made a
-checkpoint (`*.pt`) it reads, in params.yaml and in every profile.
+networks named by `arch` in its own params, in params.yaml and in every profile. A stage
+that only loads a checkpoint (colorize) gets its network through that checkpoint: the
+training stage depends on the network's code, and `dvc repro` re-runs colorize when the
+retrained checkpoint differs.
 
     python tools/stage_deps.py            # each stage's closure, as dvc.yaml deps
     python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs
@@ -144,16 +146,14 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
     table = generator_modules(src)
     with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
         stages = list(repo.index.stages)
-    keys = {s.name: [k for d in s.deps if hasattr(d, "params") for k in d.params] for s in stages}
-    made_by = {str(o.def_path): s.name for s in stages for o in s.outs}
     result = {}
     for s in stages:
         deps = [str(d.def_path) for d in s.deps if not hasattr(d, "params")]
-        owners = [s.name] + [made_by[d] for d in deps if d.endswith(".pt") and d in made_by]
         archs = {
             arch
-            for owner in owners
-            for key in keys[owner]
+            for d in s.deps
+            if hasattr(d, "params")
+            for key in d.params
             for params in all_params
             for arch in _archs(_lookup(params, key))
         }

@@ -1,7 +1,8 @@
 """Methods that need no training: `gray` (the colourless input itself, a floor) and
 `external` (another method's outputs, e.g. DeOldify or DDColor, imported by file stem).
 
-Both write outputs/<method>/<id>.png for the ids of one split, atomically.
+Both write outputs/<method>/<id>.png (outputs/<protocol>/<method>/ in the DAG) for the ids
+of one split or evaluation protocol, atomically.
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ def write_gray(
     out_dir: str | os.PathLike,
     split: str = "test",
     workers: int = 0,
+    ids: list[str] | None = None,
 ) -> int:
-    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images; returns
-    the number written."""
+    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images (or the
+    given `ids`); returns the number written."""
     from colorbench.data.manifest import image_path
 
-    ids = _split_ids(prepared_dir, split)
+    ids = _split_ids(prepared_dir, split) if ids is None else ids
     with atomic_dir(out_dir) as tmp:
         jobs = [(image_path(prepared_dir, i), tmp / f"{i}.png") for i in ids]
         _map(_gray_one, jobs, workers, "gray")
@@ -111,9 +113,10 @@ def import_external(
     split: str = "test",
     allow_missing: bool = False,
     workers: int = 0,
+    ids: list[str] | None = None,
 ) -> dict:
     """Import another method's outputs: files directly in `folder` are matched to the split's
-    ids by file stem (any image extension), resized to the prepared size where they differ,
+    ids (or the given `ids`) by file stem (any image extension), resized to the prepared size where they differ,
     and written as out_dir/<id>.png.
 
     Returns {"matched", "missing": [ids], "extra": [file names], "resized": [ids]}. Missing
@@ -125,8 +128,8 @@ def import_external(
     folder = Path(folder)
     if not folder.is_dir():
         raise ColorbenchError(f"external outputs folder {folder} does not exist")
-    ids = _split_ids(prepared_dir, split)
-    rows = select(read_manifest(prepared_dir), split=split, role="main").set_index("id")
+    ids = _split_ids(prepared_dir, split) if ids is None else ids
+    rows = select(read_manifest(prepared_dir), role="main").set_index("id")
     files = _index(folder)
     missing = [i for i in ids if i not in files]
     wanted = set(ids)

@@ -24,6 +24,7 @@ from colorbench.infer import (
 )
 from colorbench.models import registry
 from colorbench.models.checkpoint import Loaded, load_checkpoint
+from colorbench.protocols import Protocol
 
 GENERATOR_METHODS = ("unet", "fg", "bg")  # ParaColorizer's colorizers: kind "generator"
 COMBINED_METHODS = ("overlay", "fused")
@@ -123,12 +124,20 @@ def fuse_with_checkpoint(
 # ---- the DVC stage ----------------------------------------------------------------------
 
 
-def _test_ids(prepared_dir: Path) -> tuple[list[str], list[Path], int]:
+def _test_ids(
+    prepared_dir: Path, protocol: Protocol | None = None, seed: int = 0
+) -> tuple[list[str], list[Path], int]:
+    """The ids to colorize (the test split, or the protocol's set), their images and size."""
     from colorbench.data.manifest import image_path, read_manifest, select
+    from colorbench.protocols import select_rows
 
     if not (prepared_dir / "manifest.csv").is_file():
         raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage")
-    rows = select(read_manifest(prepared_dir), split="test", role="main")
+    manifest = read_manifest(prepared_dir)
+    if protocol is not None:
+        rows = select_rows(manifest, protocol, seed)
+    else:
+        rows = select(manifest, split="test", role="main")
     if rows.empty:
         raise ColorbenchError(f"no test images in {prepared_dir}; check prepare.split")
     ids = list(rows["id"])
@@ -157,9 +166,11 @@ def run_stage(
     models_dir: str | os.PathLike = "models",
     outputs_dir: str | os.PathLike = "outputs",
     saliency_dir: str | os.PathLike = "outputs_saliency",
+    protocol: Protocol | None = None,
 ) -> Path:
     """Colorize the test split (role main) of `prepared_dir` with `method` into
-    outputs/<method>/<id>.png atomically; returns the output folder.
+    outputs/<method>/<id>.png atomically; returns the output folder. With a `protocol`,
+    its evaluation set (chosen with params' seed) into outputs/<protocol>/<method>/.
 
     params: the `colorize` section merged with the global keys (batch_size, fusion_strategy,
     external, device, num_workers). `alpha` is the overlay weight as written in dvc.yaml
@@ -168,6 +179,10 @@ def run_stage(
     from colorbench.atomic import atomic_dir
 
     prepared_dir, models_dir, outputs_dir = Path(prepared_dir), Path(models_dir), Path(outputs_dir)
+    saliency_dir = Path(saliency_dir)
+    if protocol is not None:
+        outputs_dir, saliency_dir = outputs_dir / protocol.name, saliency_dir / protocol.name
+    ids, inputs, prepared_size = _test_ids(prepared_dir, protocol, int(params.get("seed", 0)))
     batch_size = int(params.get("batch_size", 16))
     device = str(params.get("device", "auto"))
     workers = max(1, int(params.get("num_workers", 2) or 1))
@@ -176,7 +191,7 @@ def run_stage(
         from colorbench.baselines import write_gray
 
         target = outputs_dir / "gray"
-        write_gray(prepared_dir, target, workers=workers)  # atomic itself
+        write_gray(prepared_dir, target, workers=workers, ids=ids)  # atomic itself
         return target
     if method == "external":
         external = params.get("external") or {}
@@ -188,7 +203,7 @@ def run_stage(
         from colorbench.baselines import import_external
 
         target = outputs_dir / name
-        import_external(external[name], prepared_dir, target, workers=workers)  # atomic itself
+        import_external(external[name], prepared_dir, target, workers=workers, ids=ids)
         return target
 
     if method == "scgan":  # scgan (RGB as generated), scgan_l (input L) and saliency maps
@@ -199,15 +214,15 @@ def run_stage(
             models_dir / "scgan.pt",
             prepared_dir,
             target,
-            Path(saliency_dir) / "scgan",
+            saliency_dir / "scgan",
             batch_size,
             device,
             out_l_dir=outputs_dir / "scgan_l",
             workers=workers,
+            ids=ids,
         )
         return target
 
-    ids, inputs, prepared_size = _test_ids(prepared_dir)
     if method == "overlay":
         if alpha is None:
             raise ColorbenchError("overlay needs --alpha")

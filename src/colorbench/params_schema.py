@@ -66,7 +66,7 @@ _COLORIZER = {
     "batch_size": int, "lr_pretrain": NUM, "lr_gan": NUM, "lambda_l1": NUM, "lambda_edge": NUM,
     "use_crops": bool, "use_background": bool, "checkpoint_every": int, "log_every": int,
     "edge_scale": NUM, "pretrain_data": Choice(("main", "same")), "pretrain_edge": bool,
-    "version": Choice(("v2", "v3")),
+    "version": Choice(("v2", "v3")), "sources": ListOf(str),
 }  # fmt: skip
 
 GLOBAL = {"profile": str, "seed": int, "train_seed": int, "device": str, "num_workers": int}
@@ -107,7 +107,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "train_bg": _COLORIZER,
     "train_fusion": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "lambda_ssim": NUM,
-        "checkpoint_every": int, "log_every": int, "use_background": bool,
+        "checkpoint_every": int, "log_every": int, "use_background": bool, "sources": ListOf(str),
     },
     "train_global": {
         "width": int, "epochs": int, "batch_size": int, "lr": NUM, "checkpoint_every": int,
@@ -122,7 +122,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "perceptual": bool, "pixel_loss": Choice(("l1", "l2")),
         "perceptual_net": Choice(("evaluator", "vgg16")), "input_noise": NUM,
         "freeze_global": bool, "checkpoint_every": int, "log_every": int,
-        "data_fraction": NUM,
+        "data_fraction": NUM, "sources": ListOf(str),
     },
     "colorize": {
         "batch_size": int, "overlay_alphas": ListOf(NUM),
@@ -132,7 +132,16 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "metrics": ListOf(str), "fid_mode": Choice(("standard", "piq")), "bootstrap": int,
         "batch_size": int,
     },
-    "report": {"grid_images": int, "baseline": str},
+    "report": {
+        "grid_images": int, "baseline": str,
+        "tables": {"paracolorizer_table1": str, "paracolorizer_table2": str, "scgan_table1": str},
+    },
+    # named evaluation sets (colorbench.protocols checks the rules between keys)
+    "protocols": MapOf({
+        "sources": ListOf(str), "split": Choice(("train", "val", "test")),
+        "select": Choice(("all", "random", "per_class")), "n": Opt(int),
+        "grayscale": Choice(("exclude", "keep")), "metrics": ListOf(str),
+    }),
 }  # fmt: skip
 FILE = {**GLOBAL, **SECTIONS}
 
@@ -189,8 +198,9 @@ def check_params(params: Mapping[str, Any], section: str | None = None) -> None:
     for name in names:
         if name not in SECTIONS:
             raise ParamsError(f"{name}: unknown params section{_hint(name, SECTIONS)}")
+        spec = SECTIONS[name]
         # a global key inside a section overrides it there (section() merges them)
-        check(params.get(name) or {}, {**GLOBAL, **SECTIONS[name]}, name)
+        check(params.get(name) or {}, spec if isinstance(spec, MapOf) else {**GLOBAL, **spec}, name)
 
 
 def check_section(name: str, params: Mapping[str, Any]) -> None:

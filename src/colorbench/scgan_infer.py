@@ -167,8 +167,9 @@ def colorize_scgan(
     out_l_dir: str | os.PathLike | None = None,
     workers: int = 2,
     progress: bool = True,
+    ids: list[str] | None = None,
 ) -> tuple[Path, Path]:
-    """The colorize@scgan stage: the test split (role main) of `prepared_dir` ->
+    """The colorize@scgan stage: the test split (role main; or `ids`) of `prepared_dir` ->
     out_dir/<id>.png (RGB as generated: method `scgan`, the paper's protocol),
     out_l_dir/<id>.png (ab on the input's L: method `scgan_l`; default: out_dir's sibling
     `<name>_l`) and saliency_dir/<id>.png, every folder replaced atomically.
@@ -179,7 +180,9 @@ def colorize_scgan(
     prepared_dir = Path(prepared_dir)
     if not (prepared_dir / "manifest.csv").is_file():
         raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage")
-    ids = select(read_manifest(prepared_dir), split="test", role="main")["id"].astype(str).tolist()
+    if ids is None:
+        rows = select(read_manifest(prepared_dir), split="test", role="main")
+        ids = rows["id"].astype(str).tolist()
     if not ids:
         raise ColorbenchError(f"no test images in {prepared_dir}; check prepare.split")
     paths = [image_path(prepared_dir, i) for i in ids]

@@ -62,9 +62,24 @@ def _config_cls():
     return BuildConfig
 
 
+def _default_outputs() -> str:
+    """The DAG's outputs/<protocol>/ of params.yaml's primary (first) evaluation protocol;
+    plain outputs/ when there is no params.yaml or that folder is absent."""
+    from colorbench.params import load_params
+    from colorbench.protocols import load
+
+    if Path("params.yaml").is_file():
+        folder = Path("outputs") / next(iter(load(load_params())))
+        if folder.is_dir():
+            return str(folder)
+    return "outputs"
+
+
 @command.command("build")
 @opt.dir_option(
-    "--outputs", default=None, help="Methods' outputs, OUTPUTS/<method>/<id>.png [outputs]."
+    "--outputs",
+    default=None,
+    help="Methods' outputs, OUTPUTS/<method>/<id>.png [outputs/<primary evaluation protocol>].",
 )
 @opt.prepared_option(default=None, help="Prepared data: ground truth and manifest [data/prepared].")
 @click.option("--method", "methods", multiple=True, help="A method to evaluate (repeatable).")
@@ -97,7 +112,7 @@ def build(protocol: Path | None, **kw: Any) -> None:
         k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items() if v not in (None, ())
     }
     cfg.update(given)
-    cfg.setdefault("outputs", "outputs")
+    cfg.setdefault("outputs", _default_outputs())
     cfg.setdefault("prepared", "data/prepared")
     for k in ("outputs", "prepared", "out"):
         cfg[k] = Path(cfg[k])

@@ -7,6 +7,11 @@ metrics_details.json (the report stage reads it):
    "paired":  {method: {metric: {"vs", "mean_diff", "ci95", "p_value", "test", "n"}}}}
 metrics.json (DVC's declared metrics file, sized for `dvc metrics diff` / `dvc exp show`):
   {"n_images", "methods": {method: {headline metric: mean | null}}}
+With evaluation protocols (evaluate_protocols, the DAG's stage): outputs/<protocol>/<method>/
+on each protocol's set; both files hold the primary (first) protocol at the top level, plus
+  "protocol": its name, "protocols": {name: the same block for that protocol (+ "about")}
+(metrics.json: for the other protocols only),
+and reports/per_image/<protocol>/<method>.csv besides the primary's reports/per_image/*.csv.
 """
 
 from __future__ import annotations
@@ -126,62 +131,151 @@ def evaluate_methods(
     A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
     SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
     `details_json` defaults to metrics_details.json beside `metrics_json`."""
-    from colorbench.data.manifest import IMAGES, read_manifest, select
+    settings = dict(locals())  # every argument: the settings _evaluate_set reads
+    from colorbench.data.manifest import read_manifest, select
+
+    manifest_dir = Path(prepared_dir)
+    test = select(_manifest(manifest_dir, read_manifest), split="test", role="main")
+    if test.empty:
+        raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
+    result, per_image = _evaluate_set(test, manifest_dir, settings)
+    _write(result, {"": per_image}, metrics_json, per_image_dir, details_json)
+    return result
+
+
+def _settings(**given: Any) -> dict[str, Any]:
+    """evaluate_methods' arguments: its defaults, updated with `given`."""
+    import inspect
+
+    params = inspect.signature(evaluate_methods).parameters
+    unknown = sorted(set(given) - set(params))
+    if unknown:
+        raise TypeError(f"unknown evaluate setting(s): {', '.join(unknown)}")
+    return {**{n: p.default for n, p in params.items()}, **given}
+
+
+def _manifest(manifest_dir: Path, read_manifest) -> pd.DataFrame:
+    if not (manifest_dir / "manifest.csv").is_file():
+        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
+    return read_manifest(manifest_dir)
+
+
+def _write(
+    result: dict,
+    per_image: dict[str, dict[str, pd.DataFrame]],
+    metrics_json: str | os.PathLike,
+    per_image_dir: str | os.PathLike,
+    details_json: str | os.PathLike | None = None,
+) -> None:
+    """per_image: {subfolder ('' = the folder itself): {method: frame}}. The details file
+    gets `result`; metrics.json its headline (per protocol too)."""
+    with atomic_dir(per_image_dir) as tmp:
+        for sub, frames in per_image.items():
+            (tmp / sub).mkdir(parents=True, exist_ok=True)
+            for name, df in frames.items():
+                df.to_csv(tmp / sub / f"{name}.csv", index=False)
+    write_json(details_json or Path(metrics_json).with_name("metrics_details.json"), result)
+    short = headline(result)
+    if "protocols" in result:  # the primary one is the top level already
+        short["protocol"] = primary = result["protocol"]
+        short["protocols"] = {
+            n: headline(b) for n, b in result["protocols"].items() if n != primary
+        }
+    write_json(metrics_json, short)
+
+
+def evaluate_protocols(
+    params: dict[str, Any],
+    outputs_dir: str | os.PathLike = "outputs",
+    prepared_dir: str | os.PathLike = "data/prepared",
+    metrics_json: str | os.PathLike = "reports/metrics.json",
+    per_image_dir: str | os.PathLike = "reports/per_image",
+    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    details_json: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> dict:
+    """Evaluate outputs/<protocol>/<method>/ for every protocol of `params` (see the module
+    docstring); `kwargs` are evaluate_methods' other settings. A protocol's `metrics`
+    replace kwargs' `metrics` for its set."""
+    from colorbench import protocols as proto
+    from colorbench.data.manifest import read_manifest
+
+    manifest_dir = Path(prepared_dir)
+    manifest = _manifest(manifest_dir, read_manifest)
+    base = _settings(**kwargs)
+    seed = int(base["seed"])
+    blocks: dict[str, dict] = {}
+    frames: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, protocol in proto.load(params).items():
+        log.info("protocol %s: %s", name, protocol.describe())
+        rows = proto.select_rows(manifest, protocol, seed)
+        settings = {
+            **base,
+            "outputs_dir": Path(outputs_dir) / name,
+            "saliency_pred_dir": Path(saliency_pred_dir) / name,
+        }
+        if protocol.metrics is not None:
+            settings["metrics"] = list(protocol.metrics)
+        blocks[name], frames[name] = _evaluate_set(rows, manifest_dir, settings)
+        blocks[name] = {"about": protocol.describe(), **blocks[name]}
+    primary = next(iter(blocks))
+    result = {**blocks[primary], "protocol": primary, "protocols": blocks}
+    _write(result, {"": frames[primary], **frames}, metrics_json, per_image_dir, details_json)
+    return result
+
+
+def _evaluate_set(
+    test: pd.DataFrame, manifest_dir: Path, s: dict[str, Any]
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Every method folder of s["outputs_dir"] on the manifest rows `test`: (result,
+    per-image). `s`: evaluate_methods' arguments (see _settings)."""
+    from colorbench.data.manifest import IMAGES
     from colorbench.metrics.evaluate import evaluate
     from colorbench.metrics.saliency_agreement import saliency_agreement
     from colorbench.metrics.stats import summarize
 
-    manifest_dir = Path(prepared_dir)
-    if not (manifest_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
-    test = select(read_manifest(manifest_dir), split="test", role="main")
-    if test.empty:
-        raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
+    bootstrap, seed, profile = int(s["bootstrap"]), int(s["seed"]), s["profile"]
+
     ids = test["id"].tolist()
     labels = dict(zip(test["id"], test["label"], strict=True))
     # The profile's own classifier is the Top-1/Fréchet network only in `synthetic`;
     # elsewhere Top-1 uses ImageNet VGG-16 when the labels are ImageNet classes.
-    evaluator = evaluator_path if profile == "synthetic" else None
+    evaluator = s["evaluator_path"] if profile == "synthetic" else None
     if evaluator is not None and not Path(evaluator).is_file():
         raise ColorbenchError(f"{evaluator} not found; run `dvc repro train_evaluator`")
 
     methods: dict[str, dict] = {}
     per_image: dict[str, pd.DataFrame] = {}
     gt_cache: dict = {}
-    for mdir in method_dirs(outputs_dir):
+    for mdir in method_dirs(s["outputs_dir"]):
         log.info("evaluating %s", mdir.name)
         summary, df = evaluate(
             mdir,
             manifest_dir / IMAGES,
-            metrics=metrics,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            fid_mode=fid_mode,
+            metrics=s["metrics"],
+            batch_size=int(s["batch_size"]),
+            num_workers=int(s["num_workers"]),
+            fid_mode=s["fid_mode"],
             evaluator_path=evaluator,
             labels=labels,
             bootstrap=bootstrap,
             seed=seed,
-            device=device,
+            device=s["device"],
             ids=ids,
             gt_cache=gt_cache,
         )
-        sal_dir = Path(saliency_pred_dir) / mdir.name
+        sal_dir = Path(s["saliency_pred_dir"]) / mdir.name
         if sal_dir.is_dir() and any(sal_dir.iterdir()):
-            agreement = saliency_agreement(sal_dir, saliency_gt_dir, ids)
+            agreement = saliency_agreement(sal_dir, s["saliency_gt_dir"], ids)
             for metric in ("saliency_mae", "saliency_iou"):
                 summary[metric] = summarize(agreement[metric].to_numpy(), bootstrap, seed)
             df = df.merge(agreement, on="image", how="left")
         methods[mdir.name], per_image[mdir.name] = summary, df
     result = {
         "n_images": len(ids),
-        "fid_mode": fid_mode,
+        "fid_mode": s["fid_mode"],
         "profile": profile,
         "methods": methods,
-        "paired": paired_tests(per_image, baseline, bootstrap, seed),
+        "paired": paired_tests(per_image, s["baseline"], bootstrap, seed),
     }
-    with atomic_dir(per_image_dir) as tmp:
-        for name, df in per_image.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
-    write_json(details_json or Path(metrics_json).with_name("metrics_details.json"), result)
-    write_json(metrics_json, headline(result))
-    return result
+    return result, per_image

@@ -4,7 +4,7 @@ reports/figures and reports/README.md (each atomically; nothing else under repor
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,23 @@ from colorbench.report.reference import reference_tables
 from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
 
 DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
+# The papers' main tables, each measured on the protocol params' report.tables names for it
+# (the primary protocol when unnamed).
+PAPER_TABLES = {
+    "paracolorizer_table1": content.paracolorizer_table1,
+    "paracolorizer_table2": content.paracolorizer_table2,
+    "scgan_table1": content.scgan_table1,
+}
+
+
+def _table_protocol(params: dict[str, Any], table: str, results: Results) -> str | None:
+    chosen = ((params.get("report") or {}).get("tables") or {}).get(table)
+    if chosen and results.protocols and chosen not in results.protocols:
+        raise ColorbenchError(
+            f"report.tables.{table} names protocol {chosen!r}, which {results.source} does not "
+            f"hold ({', '.join(results.protocols)}); run `dvc repro evaluate`"
+        )
+    return chosen or results.protocol
 
 
 @dataclass
@@ -209,8 +226,18 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     per_image = load_per_image(cfg.per_image)
     ctx = Context.from_results(results, params, cfg.baseline, cfg.fid_mode)
     runs, runs_note = _runs(cfg, results, params)
+    if results.protocol:  # method folders of the primary protocol: outputs/<protocol>/<method>
+        sal = cfg.saliency_pred
+        cfg = replace(
+            cfg,
+            outputs=cfg.outputs / results.protocol,
+            saliency_pred=sal.parent / results.protocol / sal.name,
+        )
 
-    main = [content.paracolorizer_table1(results, ctx), content.scgan_table1(results, ctx)]
+    main = []
+    for table, make in PAPER_TABLES.items():
+        on = results.for_protocol(_table_protocol(params, table, results))
+        main.append(make(on, Context.from_results(on, params, cfg.baseline, cfg.fid_mode)))
     measured = [content.all_metrics_table(results, ctx), content.paired_table(results, ctx)]
     saliency = content.saliency_table(results, ctx)
     if saliency is not None:

@@ -11,6 +11,7 @@ from colorbench.report.spec import (
     ALL_ORDER,
     FD_EVAL_LABEL,
     PARACOLORIZER_T1,
+    PARACOLORIZER_T2,
     SALIENCY,
     SCGAN_T1,
     method_label,
@@ -36,6 +37,8 @@ class Context:
     profile: str | None
     params: dict[str, Any] = field(default_factory=dict)
     baseline: str = "gray"
+    protocol: str | None = None
+    about: str | None = None
 
     @classmethod
     def from_results(
@@ -48,14 +51,19 @@ class Context:
             profile=results.profile or params.get("profile"),
             params=params,
             baseline=baseline,
+            protocol=results.protocol,
+            about=results.about,
         )
 
     def header_lines(self) -> list[str]:
-        return [
-            f"Profile: {self.profile or 'unknown'}",
-            f"N = {self.n_images if self.n_images is not None else 'unknown'} test images",
-            f"FID mode: {self.fid_mode or 'unknown'}",
-        ]
+        n = self.n_images if self.n_images is not None else "unknown"
+        lines = [f"Profile: {self.profile or 'unknown'}"]
+        if self.protocol:
+            about = f" ({self.about})" if self.about else ""
+            lines += [f"Protocol: {self.protocol}{about}", f"N = {n} images"]
+        else:
+            lines.append(f"N = {n} test images")
+        return lines + [f"FID mode: {self.fid_mode or 'unknown'}"]
 
     def fid_note(self) -> str:
         desc = FID_MODES.get(self.fid_mode or "", self.fid_mode or "unknown (not in metrics.json)")
@@ -137,12 +145,27 @@ def paracolorizer_table1(results: Results, ctx: Context) -> Table:
         "Measured: ParaColorizer Table I layout (ΔColorful, FID, LPIPS, PSNR, SSIM)",
         PARACOLORIZER_T1,
     )
+    return _fid_fallback_note(results, t)
+
+
+def _fid_fallback_note(results: Results, t: Table) -> Table:
     methods = results.method_names
     if any(not results.value(m, "fid").available for m in methods) and any(
         results.value(m, "evaluator_fd").available for m in methods
     ):
         t.notes.append("Where FID is n/a, the all-metrics table has FD-eval (not FID).")
     return t
+
+
+def paracolorizer_table2(results: Results, ctx: Context) -> Table:
+    t = measured_table(
+        results,
+        ctx,
+        "paracolorizer_table2",
+        "Measured: ParaColorizer Table II layout (FID; the paper: 5k random ImageNet images)",
+        PARACOLORIZER_T2,
+    )
+    return _fid_fallback_note(results, t)
 
 
 def scgan_table1(results: Results, ctx: Context) -> Table:

@@ -109,6 +109,18 @@ class Results:
     methods: dict[str, dict[str, Value]]
     paired: dict[str, dict[str, Paired]] = field(default_factory=dict)
     source: str = ""
+    protocol: str | None = None  # the evaluation protocol these results are on
+    about: str | None = None  # the protocol's description (source, split, selection)
+    protocols: dict[str, Results] = field(default_factory=dict)  # every protocol, by name
+
+    def for_protocol(self, name: str | None) -> Results:
+        """The results on protocol `name`; these results when they hold no protocols (or
+        `name` is None). A protocol that was not evaluated has no methods."""
+        if name is None or not self.protocols:
+            return self
+        if name in self.protocols:
+            return self.protocols[name]
+        return Results(None, self.fid_mode, self.profile, {}, source=self.source, protocol=name)
 
     @property
     def method_names(self) -> list[str]:
@@ -152,6 +164,11 @@ def results_from_dict(data: Any, source: str = "") -> Results:
         if isinstance(tests, dict):
             parsed = {str(k): Paired.from_json(v) for k, v in tests.items()}
             paired[str(name)] = {k: v for k, v in parsed.items() if v is not None}
+    protocols = {
+        str(name): results_from_dict({**block, "protocol": name}, f"{source} ({name})")
+        for name, block in (data.get("protocols") or {}).items()
+        if isinstance(block, dict) and isinstance(block.get("methods"), dict)
+    }
     return Results(
         n_images=_count(data.get("n_images")),
         fid_mode=str(data["fid_mode"]) if data.get("fid_mode") else None,
@@ -159,6 +176,9 @@ def results_from_dict(data: Any, source: str = "") -> Results:
         methods=methods,
         paired=paired,
         source=source,
+        protocol=str(data["protocol"]) if data.get("protocol") else None,
+        about=str(data["about"]) if data.get("about") else None,
+        protocols=protocols,
     )
 
 

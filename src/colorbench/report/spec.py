@@ -74,6 +74,7 @@ ALL_ORDER = [
     "top1",
 ]
 PARACOLORIZER_T1 = ["delta_colorful", "fid", "lpips", "psnr", "ssim"]
+PARACOLORIZER_T2 = ["fid"]
 SCGAN_T1 = ["psnr", "ssim", "top1", "cci_ratio"]
 # Only methods that predict saliency (SCGAN) have these: their own table, not all-metrics.
 SALIENCY = ["saliency_mae", "saliency_iou"]

@@ -245,6 +245,7 @@ def train_colorizer(
         use_crops=use_crops,
         use_background=use_background,
         seed=seed,
+        sources=params.get("sources"),
     )
     # Unbalanced pretraining on the main train images only (paper: COCO train split).
     pretrain_set = None

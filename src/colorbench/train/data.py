@@ -204,8 +204,21 @@ def image_size(df: pd.DataFrame) -> int:
     return int(pd.concat([df["width"], df["height"]]).mode().iloc[0])
 
 
-def train_ids(df: pd.DataFrame, role: str = "main") -> list[str]:
-    return select(df, split="train", role=role)["id"].astype(str).tolist()
+def train_ids(
+    df: pd.DataFrame, role: str = "main", sources: Sequence[str] | None = None
+) -> list[str]:
+    """Train-split ids of `role`; only those of the manifest `sources` when given (e.g. SCGAN
+    on the ImageNet subset, ParaColorizer's GANs on COCO, from one prepared set)."""
+    rows = select(df, split="train", role=role)
+    if sources:
+        missing = sorted(set(sources) - set(rows["source"]))
+        if missing:
+            raise ColorbenchError(
+                f"no {role} train images from source(s) {', '.join(missing)}; "
+                f"check the training section's `sources` and prepare.sources"
+            )
+        rows = rows[rows["source"].isin(list(sources))]
+    return rows["id"].astype(str).tolist()
 
 
 def crop_rows(crops_dir: str | os.PathLike, ids: Sequence[str]) -> pd.DataFrame:
@@ -231,11 +244,13 @@ def colorizer_dataset(
     use_background: bool = False,
     seed: int = 0,
     flip: bool = True,
+    sources: Sequence[str] | None = None,
 ) -> ConcatParts:
-    """Train images (+ object crops of them) (+ background-role images), one dataset."""
+    """Train images (of `sources`, default all) (+ object crops of them) (+ background-role
+    images), one dataset."""
     df = load_manifest(prepared_dir)
     size = image_size(df)
-    ids = train_ids(df)
+    ids = train_ids(df, sources=sources)
     if not ids:
         raise ColorbenchError(f"no train-split images in {prepared_dir}; check prepare.split")
     parts: list[_Part] = [PreparedImages(prepared_dir, ids, size=size, seed=seed, flip=flip)]

@@ -90,7 +90,9 @@ def train_fusion(
     seed = int(params.get("seed", 0))
     # The paper trains DenseFuse on COCO only; `use_background` adds the Places stand-in.
     use_background = bool(params.get("use_background", False))
-    dataset = colorizer_dataset(prepared_dir, use_background=use_background, seed=seed)
+    dataset = colorizer_dataset(
+        prepared_dir, use_background=use_background, seed=seed, sources=params.get("sources")
+    )
     with open_loop(
         SECTION,
         params,
