@@ -248,6 +248,9 @@ def write_deps(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> 
         ):
             block.append(lines[i])
             i += 1
+        while block and not block[-1].strip():  # a blank line after the list is not in it
+            block.pop()
+            i -= 1
         kept = [b for b in block if "- src/colorbench" not in b or "${" in b]
         item = next((b[: b.index("-")] for b in block if b.lstrip().startswith("-")), indent + "  ")
         out += kept + [f"{item}- {d}\n" for d in as_deps(root, common[stage])]
