@@ -205,6 +205,15 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     assert _stages_run(out) == expected
     assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
 
+    # Code is a dep (tools/stage_deps.py): editing the Res-UNet changes the stages that run it,
+    # fg's and bg's training, not the U-Net's; `dvc repro` then re-runs whatever their new
+    # checkpoints feed (colorize fg/bg, overlay, fused, evaluate, report).
+    net = work / "src/colorbench/models/resunet.py"
+    original = net.read_bytes()
+    net.write_bytes(original + b"\n# edited\n")
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
+    assert set(status) == {"train_colorizer@fg", "train_colorizer@bg"}
+    net.write_bytes(original)
     # Changing one report param re-runs the report stage only.
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["report"]["grid_images"] = 3
