@@ -156,8 +156,8 @@ def build_mirror(www: Path, *, n_train: int = 16, n_val: int = 8, n_places: int 
     })  # fmt: skip
     _tar(www / "places365" / PLACES_FILES[1], images)
     # 12 val images per class, 2 of them grayscale: acquire keeps 10 per class (the profile's
-    # val_per_class); 40 train images per class: train_fraction 0.1 keeps 4
-    make_imagenet(www / "imagenet", n_classes=3, train_sizes=[40] * 3, val_per_class=12,
+    # val_per_class); 80 train images per class: train_fraction 0.1 keeps 8
+    make_imagenet(www / "imagenet", n_classes=3, train_sizes=[80] * 3, val_per_class=12,
                   gray_val=2, image_size=(size, h), seed=seed)  # fmt: skip
     return www
 
