@@ -1,4 +1,4 @@
-"""Speed cost of reference mode: the training probe (`colorbench.reference.fingerprint`, a
+"""Speed cost of reference mode: the training probe (`colorbench.fingerprint.fingerprint`, a
 Res-UNet's forward, backward and Adam steps) in default and reference mode, alternated in
 fresh processes, CPU seconds of the steps (all threads), medians of the repeats.
 
@@ -19,7 +19,9 @@ sys.path.insert(0, SRC)
 
 
 def probe(env: dict[str, str], steps: int) -> tuple[str, float]:
-    code = f"from colorbench.reference import fingerprint; d, s = fingerprint({steps}); print(d, s)"
+    code = (
+        f"from colorbench.fingerprint import fingerprint; d, s = fingerprint({steps}); print(d, s)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env, "PYTHONPATH": SRC},
                          check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
     return out[0], float(out[1])

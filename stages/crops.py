@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 
 from colorbench.detect import run_crops
+from colorbench.detect.coco import source_annotations
 from colorbench.params import section
-from colorbench.stage_utils import call_with_params, run_main, source_annotations
+from colorbench.stage_utils import call_with_params, run_main
 
 
 def main() -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from colorbench.detect.coco import source_annotations
 from colorbench.params import section
 from colorbench.saliency import run_saliency
-from colorbench.stage_utils import call_with_params, run_main, source_annotations
+from colorbench.stage_utils import call_with_params, run_main
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 
+from colorbench.detect.coco import source_annotations
 from colorbench.params import section
-from colorbench.stage_utils import run_main, source_annotations
+from colorbench.stage_utils import run_main
 from colorbench.train.global_net import train_global
 
 

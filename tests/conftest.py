@@ -29,6 +29,16 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
         pass
 
 
+@pytest.fixture(autouse=True)
+def _own_torch_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Each test its own empty TORCH_HOME: weights one test installs never reach another, so
+    a "weights missing" test cannot pass (or fail) because of the order tests ran in."""
+    home = tmp_path_factory.mktemp("torch_home_test")
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.delenv("COLORBENCH_WEIGHTS_MANIFEST", raising=False)
+    return home
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO

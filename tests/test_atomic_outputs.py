@@ -119,10 +119,10 @@ def test_signal_mid_prepare_cleans_up_and_exits_quietly(tmp_path, sig, code):
         stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".prepared.tmp-*")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the workers are busy now
+    deadline = time.monotonic() + 120
+    # signal once the pool has written its first images: the workers are busy then
+    while not list(tmp_path.glob(".prepared.tmp-*/images/*.png")) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert proc.poll() is None, "prepare finished before the signal; give it more images"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)

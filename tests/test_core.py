@@ -77,7 +77,8 @@ def test_atomic_file_and_path(tmp_path) -> None:
 def test_section_merges_global_keys(tmp_path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("seed: 3\ndevice: cpu\nprepare:\n  size: 64\n")
-    assert section("prepare", path) == {"seed": 3, "device": "cpu", "size": 64}
+    # data_seed: the global seed, kept for data choices inside trainers (train_seed aside)
+    assert section("prepare", path) == {"seed": 3, "device": "cpu", "size": 64, "data_seed": 3}
 
 
 def test_cli_help_lists_commands() -> None:

@@ -126,3 +126,39 @@ def test_evaluate_16bit_prediction_scores_like_its_8bit_twin(tmp_path):
         assert res.exit_code == 0, res.output
         psnr[d] = json.loads(out.read_text())["psnr"]["mean"]
     assert psnr["p16"] == pytest.approx(psnr["p8"], abs=1e-9)
+
+
+def test_jpeg_draft_decodes_at_reduced_scale_with_full_size_reported(tmp_path):
+    """A JPEG at least twice the output size is decoded by the DCT-domain draft (here at
+    1/2 scale: 1/4 would go below 128 px); the reported size stays the full one, and after
+    the resize prepare does the pixels match a full decode within JPEG noise."""
+    yy, xx = np.mgrid[0:384, 0:512]
+    img = np.dstack([xx * 255 // 511, yy * 255 // 383, (xx + yy) * 255 // 894]).astype(np.uint8)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(img).save(path, quality=95)
+    im, w, h = open_upright(path, max_pixels=10**7, draft_size=128)
+    assert (w, h) == (512, 384)
+    assert im.size == (256, 192)  # decoded by the draft, not at full size
+    full, _, _ = open_upright(path, max_pixels=10**7)
+    assert full.size == (512, 384)
+    small = np.asarray(im.resize((128, 128), Image.Resampling.BICUBIC), dtype=float)
+    ref = np.asarray(full.resize((128, 128), Image.Resampling.BICUBIC), dtype=float)
+    assert np.abs(small - ref).mean() < 2.0
+
+
+def test_evaluate_reader_applies_png_exif_orientation(tmp_path) -> None:
+    """An 8-bit RGB PNG with an EXIF orientation reads upright, as Pillow and prepare read it
+    (the fast PNG path must not skip the eXIf chunk)."""
+    from PIL import ImageOps
+
+    from colorbench.metrics.decode import read_rgb
+
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    path = tmp_path / "rotated.png"
+    Image.fromarray(rgb).save(path, exif=exif)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    assert expected.shape == (30, 20, 3)
+    np.testing.assert_array_equal(read_rgb(path), expected)

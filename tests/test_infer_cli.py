@@ -88,7 +88,6 @@ def test_stage_methods(work) -> None:
 
 
 def test_stage_delegates_gray_and_external(work) -> None:
-    pytest.importorskip("colorbench.baselines")
     root, test_ids = work
     dirs = {"prepared_dir": root / "data" / "prepared", "outputs_dir": root / "outputs"}
     ext = root / "ddcolor_out"

@@ -15,11 +15,15 @@ from _metrics_data import write_folders
 from colorbench import weights
 
 
-def _install(monkeypatch, name: str, src: Path) -> None:
-    """Put `src` at the registry's cache path and pin its digest/size (random weights)."""
+def _install(monkeypatch, name: str, src: Path, link: bool = False) -> None:
+    """Put `src` at the registry's cache path (this test's TORCH_HOME) and pin its
+    digest/size (random weights)."""
     dest = weights.cache_path(name)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    if link:
+        dest.symlink_to(src)
+    else:
+        shutil.copyfile(src, dest)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     monkeypatch.setitem(
         weights.REGISTRY, name, weights.override(name, sha256=digest, size=src.stat().st_size)
@@ -52,9 +56,15 @@ def inception_setup(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(lib, "load_state_dict_from_url", lambda *a, **k: state)
         reference = lib.InceptionV3([3], resize_input=True, normalize_input=True).eval()
-    with pytest.MonkeyPatch.context() as mp:
-        _install(mp, "inception_fid", path)
-        yield reference
+    return reference, path
+
+
+@pytest.fixture
+def inception(inception_setup, monkeypatch):
+    """The random Inception weights installed in this test's own TORCH_HOME."""
+    reference, path = inception_setup
+    _install(monkeypatch, "inception_fid", path, link=True)
+    return reference
 
 
 def test_missing_weights_reported_not_dropped(tmp_path):
@@ -62,16 +72,19 @@ def test_missing_weights_reported_not_dropped(tmp_path):
 
     pred, gt = write_folders(tmp_path, 3)
     summary, df = evaluate(pred, gt, ["fid", "lpips", "psnr"], num_workers=0, progress=False)
-    for k in ("fid", "lpips"):
+    for k, name in (("fid", "inception_fid"), ("lpips", "alexnet")):
         assert summary[k]["mean"] is None and summary[k]["available"] is False
+        # the reason is this test's own empty cache, not some other failure
+        where = f"({weights.entry(name).file}) in {weights.cache_path(name).parent}"
+        assert f"pretrained weights '{name}' not found {where}" in summary[k]["reason"]
         assert "colorbench weights" in summary[k]["reason"]
     assert "lpips" not in df.columns and "psnr" in df.columns
 
 
-def test_fid_standard_plumbing(tmp_path, inception_setup):
+def test_fid_standard_plumbing(tmp_path, inception):
     from colorbench.metrics.evaluate import evaluate, read_rgb
 
-    reference = inception_setup
+    reference = inception
     pred, gt = write_folders(tmp_path, 2)
     summary, _ = evaluate(pred, gt, ["fid"], batch_size=2, num_workers=0, progress=False)
 
@@ -93,13 +106,13 @@ def test_fid_standard_plumbing(tmp_path, inception_setup):
 
 
 @pytest.mark.slow
-def test_fid_piq_extractor_plumbing(inception_setup):
+def test_fid_piq_extractor_plumbing(inception):
     from colorbench.metrics.fid import build_inception, inception_features
 
     torch.manual_seed(1)
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        ref = inception_setup(x)[0].flatten(1)
+        ref = inception(x)[0].flatten(1)
     ours = inception_features(build_inception("piq"), x)  # piq's copy of the same network
     assert ours.shape == (1, 2048)
     assert torch.allclose(ours, ref, rtol=1e-4, atol=1e-5)
@@ -127,10 +140,22 @@ def test_lpips_equals_lpips_package(tmp_path, monkeypatch):
     assert torch.allclose(got, expect, atol=1e-6)
     assert torch.allclose(lpips_batch(ours, a, a), torch.zeros(3), atol=1e-7)
 
+    # inside evaluate: each image's value equals lpips called directly on the decoded pair
+    from skimage.io import imread
+
     pred, gt = write_folders(tmp_path / "imgs", 3)
     summary, df = evaluate_lpips(pred, gt)
     assert list(df.columns) == ["image", "lpips"]
-    assert summary["lpips"]["n"] == 3 and summary["lpips"]["mean"] > 0
+    assert summary["lpips"]["n"] == 3
+
+    def tensor(path):
+        return torch.from_numpy(imread(path)).permute(2, 0, 1)[None].float() / 255.0
+
+    with torch.no_grad():
+        direct = [float(ref(tensor(pred / f"{n}.png"), tensor(gt / f"{n}.png"), normalize=True))
+                  for n in df["image"]]  # fmt: skip
+    assert df["lpips"].to_numpy() == pytest.approx(direct, abs=1e-6)
+    assert summary["lpips"]["mean"] == pytest.approx(np.mean(direct), abs=1e-6)
 
 
 def evaluate_lpips(pred, gt):
@@ -198,3 +223,42 @@ def test_top1_without_evaluator_needs_imagenet_labels(tmp_path):
     assert s["evaluator_fd"]["available"] is False
     s, _ = evaluate(pred, gt, ["top1"], num_workers=0, labels={"im000": "goldfish"}, progress=False)
     assert s["top1"]["available"] is False and "vgg16" in s["top1"]["reason"]  # no weights
+
+
+@pytest.mark.slow
+def test_vgg16_top1_matches_torchvision_vgg16_called_directly(tmp_path, monkeypatch):
+    """Top-1 without an evaluator (SCGAN's protocol) on random VGG-16 weights (handed to the
+    registry loader: a 528 MB file would cost a minute here); each image's hit equals
+    torchvision's vgg16 on the same input (resized to 224 bilinear+antialias, ImageNet
+    mean/std written out here)."""
+    import torch.nn.functional as F
+    from skimage.io import imread
+    from torchvision.models import vgg16
+
+    from colorbench.metrics.accuracy import imagenet_classes
+    from colorbench.metrics.evaluate import evaluate
+
+    torch.manual_seed(0)
+    ref = vgg16(weights=None).eval()
+    from colorbench.metrics import _weights
+
+    real = _weights.load_state_dict
+    monkeypatch.setattr(
+        _weights, "load_state_dict", lambda n: ref.state_dict() if n == "vgg16" else real(n)
+    )
+    pred, gt = write_folders(tmp_path / "imgs", 4)
+    names = sorted(p.stem for p in pred.iterdir())
+    x = torch.stack([torch.from_numpy(imread(pred / f"{n}.png")).permute(2, 0, 1) for n in names])
+    x = F.interpolate(x.float() / 255.0, size=(224, 224), mode="bilinear", antialias=True)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        predicted = ref((x - mean) / std).argmax(1).tolist()
+    classes = imagenet_classes()
+    # labels: the reference's class for images 0 and 2 (hits), another class for 1 and 3
+    labels = {n: classes[c if i % 2 == 0 else (c + 1) % 1000]
+              for i, (n, c) in enumerate(zip(names, predicted, strict=True))}  # fmt: skip
+    summary, df = evaluate(pred, gt, ["top1"], num_workers=0, labels=labels, progress=False)
+    assert summary["top1"].get("available") is not False, summary["top1"]
+    assert df.set_index("image").loc[names, "top1"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert summary["top1"]["mean"] == pytest.approx(0.5)

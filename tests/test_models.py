@@ -11,7 +11,6 @@ from torch import nn
 
 from colorbench.errors import ColorbenchError
 from colorbench.losses import densefuse_loss, l1_loss, lsgan_d_loss
-from colorbench.models.attention import SelfAttention
 from colorbench.models.densefuse import DenseFuse, fuse
 from colorbench.models.patchgan import PatchGAN, receptive_field
 from colorbench.models.registry import (
@@ -20,7 +19,7 @@ from colorbench.models.registry import (
     build_fusion,
     build_generator,
 )
-from colorbench.models.resunet import ResNet18Encoder, ResUNet
+from colorbench.models.resunet import ResNet18Encoder, ResUNet, SelfAttention
 from colorbench.models.unet import UNetGenerator
 
 TINY = {

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from test_study_browser import complete_by_keyboard
@@ -71,18 +73,84 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return proc
 
 
+def _md5s(root: Path, *paths: str) -> dict[str, str]:
+    import hashlib
+
+    out = {}
+    for rel in paths:
+        for f in sorted((root / rel).rglob("*")) if (root / rel).is_dir() else [root / rel]:
+            if f.is_file():
+                out[str(f.relative_to(root))] = hashlib.md5(f.read_bytes()).hexdigest()
+    return out
+
+
+def _stages_run(stdout: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", stdout))
+
+
+def _check_metrics(work: Path) -> None:
+    """metrics.json / metrics_details.json schema, counts against the manifest, per-image
+    rows, and a paired test for every method but the baseline."""
+    import pandas as pd
+
+    manifest = pd.read_csv(work / "data/prepared/manifest.csv", dtype=str, keep_default_na=False)
+    n_test = int(((manifest["split"] == "test") & (manifest["role"] == "main")).sum())
+    assert n_test > 0
+    head = json.loads((work / "reports/metrics.json").read_text())
+    details = json.loads((work / "reports/metrics_details.json").read_text())
+    assert {"n_images", "methods"} <= set(head) and head["n_images"] == n_test
+    assert details["n_images"] == n_test and details["profile"] == "synthetic"
+    methods = set(details["methods"])
+    assert {"gray", "unet", "fg", "bg", "fused", "scgan", "overlay_a0.5"} <= methods
+    assert set(head["methods"]) == methods
+    for method, summary in details["methods"].items():
+        cni = summary["cni"]  # undefined on colourless images: then unavailable, with a reason
+        assert cni["n"] + cni.get("n_undefined", 0) == n_test, method
+        assert cni["n"] > 0 or (cni["available"] is False and cni["reason"]), method
+        for key in ("psnr", "ssim", "colorfulness"):
+            entry = summary[key]
+            assert set(entry) >= {"mean", "std", "ci95", "n"}, (method, key)
+            assert entry["n"] == n_test and np.isfinite(entry["mean"]), (method, key)
+            assert len(entry["ci95"]) == 2 and entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
+        assert summary["psnr"]["mean"] > 5 and 0 < summary["ssim"]["mean"] <= 1
+        assert head["methods"][method]["psnr"] == summary["psnr"]["mean"]
+        for key, entry in summary.items():  # available, or unavailable with a reason
+            assert "mean" in entry and (entry.get("available", True) or entry["reason"]), key
+        rows = pd.read_csv(work / "reports/per_image" / f"{method}.csv", dtype={"image": str})
+        assert len(rows) == n_test and rows["image"].is_unique, method
+        assert set(rows["image"]) == set(
+            manifest.loc[(manifest["split"] == "test") & (manifest["role"] == "main"), "id"]
+        )
+        assert rows["psnr"].mean() == pytest.approx(summary["psnr"]["mean"])
+    assert set(details["paired"]) == methods - {"gray"}
+    for method, tests in details["paired"].items():
+        assert tests["psnr"]["vs"] == "gray" and tests["psnr"]["n"] == n_test, method
+        assert 0 <= tests["psnr"]["p_value"] <= 1
+    gray_fid = details["methods"]["gray"]["fid"]
+    assert gray_fid["available"] is False and "colorbench weights" in gray_fid["reason"]
+
+
 def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     work = tmp_path / "repo"
     work.mkdir()
     _copy_repo(repo_root, work)
     params = yaml.safe_load((work / "params.yaml").read_text())
-    (work / "params.yaml").write_text(yaml.safe_dump(_tiny_params(params), sort_keys=False))
+    tiny = yaml.safe_dump(_tiny_params(params), sort_keys=False)
+    (work / "params.yaml").write_text(tiny)
+    (work / "profiles/synthetic.yaml").write_text(tiny)  # the copy's default profile: tiny
+    # a profile that differs in its name, one training param and one report param only
+    variant = _tiny_params(params)
+    variant.update(profile="variant")
+    variant["train_fg"]["lambda_edge"] = 0.25
+    variant["report"]["grid_images"] = 3
+    (work / "profiles/variant.yaml").write_text(yaml.safe_dump(variant, sort_keys=False))
     _run(["git", "init", "-q"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], work)
     _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], work)
 
     _run(["dvc", "repro"], work)
 
+    _check_metrics(work)
     metrics = json.loads((work / "reports/metrics_details.json").read_text())
     methods = metrics["methods"]
     for method in ("gray", "unet", "fg", "bg", "fused", "scgan", "scgan_l", "overlay_a0.5"):
@@ -103,15 +171,50 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     assert head["methods"]["fused"]["psnr"] == methods["fused"]["psnr"]["mean"]
     assert head["protocol"] == "test" and set(head["protocols"]) == {"test_balanced"}
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], work).stdout)
-    assert 0 < _count_numbers(shown) <= 150
+    assert 0 < _count_numbers(shown) <= 150  # DVC's metrics file stays terminal-sized
     report = (work / "reports/README.md").read_text()
     assert "gray" in report and "scgan" in report
     for link in (work / "reports").rglob("*.png"):
         assert link.stat().st_size > 0
-
-    # Nothing left to do, and changing one report param re-runs the report stage only.
     status = json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}")
     assert status == {}
+
+    # Re-running one training stage from scratch reproduces its outputs byte for byte.
+    before = _md5s(work, "models/unet.pt", "logs/train_unet/plots/metrics")
+    shutil.rmtree(work / "checkpoints" / "train_unet")
+    out = _run(["dvc", "repro", "--force", "--single-item", "train_colorizer@unet"], work).stdout
+    assert _stages_run(out) == {"train_colorizer@unet"}
+    assert _md5s(work, "models/unet.pt", "logs/train_unet/plots/metrics") == before
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # `profile use` -> dvc status names exactly the stages whose params changed.
+    exe = str(Path(sys.executable).parent / "colorbench")
+    _run([exe, "profile", "use", "variant"], work)
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
+    # `profile` is a param of evaluate and report; lambda_edge of train_fg and report
+    assert set(status) == {"train_colorizer@fg", "evaluate", "report"}
+    _run([exe, "profile", "use", "synthetic"], work)
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # An ablation as a real DVC experiment re-runs train_fg and what depends on it, only.
+    out = _run(["dvc", "exp", "run", "-S", "train_fg.lambda_edge=0.25"], work).stdout
+    names = _run(["dvc", "stage", "list", "--name-only"], work).stdout.split()
+    downstream = ("colorize_model@fg", "colorize_overlay@", "colorize_fused@")
+    expected = {"train_colorizer@fg", "evaluate", "report"}
+    expected |= {n for n in names if n.startswith(downstream)}
+    assert _stages_run(out) == expected
+    assert json.loads(_run(["dvc", "status", "--json"], work).stdout or "{}") == {}
+
+    # Code is a dep (tools/stage_deps.py): editing the Res-UNet changes the stages that run it,
+    # fg's and bg's training, not the U-Net's; `dvc repro` then re-runs whatever their new
+    # checkpoints feed (colorize fg/bg, overlay, fused, evaluate, report).
+    net = work / "src/colorbench/models/resunet.py"
+    original = net.read_bytes()
+    net.write_bytes(original + b"\n# edited\n")
+    status = json.loads(_run(["dvc", "status", "--json"], work).stdout)
+    assert set(status) == {"train_colorizer@fg", "train_colorizer@bg"}
+    net.write_bytes(original)
+    # Changing one report param re-runs the report stage only.
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["report"]["grid_images"] = 3
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

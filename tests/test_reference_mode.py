@@ -25,7 +25,7 @@ AVX2_HOST = {
 
 
 def _probe(env: dict[str, str]) -> str:
-    code = "from colorbench.reference import fingerprint; print(fingerprint(steps=6)[0])"
+    code = "from colorbench.fingerprint import fingerprint; print(fingerprint(steps=6)[0])"
     base = {k: v for k, v in os.environ.items() if k not in AVX2_HOST and k != reference.FLAG}
     proc = subprocess.run([sys.executable, "-c", code], env={**base, **env, "PYTHONPATH": SRC},
                           check=True, capture_output=True, text=True, timeout=600)  # fmt: skip

@@ -162,7 +162,7 @@ def _install_random_u2netp(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
 
 
 def test_deep_backend_with_random_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _install_random_u2netp(monkeypatch, tmp_path / "torch")
+    path = _install_random_u2netp(monkeypatch, tmp_path / "torch")
     rng = np.random.default_rng(5)
     imgs = {
         "a": rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
@@ -177,6 +177,26 @@ def test_deep_backend_with_random_weights(tmp_path: Path, monkeypatch: pytest.Mo
     maps = _maps_align(prepared, out)
     for m in maps.values():  # the sigmoid output, not stretched to 0..255
         assert m.dtype == np.uint8 and not (m.min() == 0 and m.max() == 255)
+    # Against a direct U^2-Net-p forward, one image at a time, preprocessing written out:
+    # bilinear to 32x32, divided by its max, ImageNet mean/std; d0 back to size, x255.
+    import torch.nn.functional as F
+
+    from colorbench.saliency.u2net import U2NETP
+
+    net = U2NETP().eval()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict({k[len("module.") :]: v for k, v in state.items()})
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    for name, img in imgs.items():
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
+        with torch.no_grad():
+            d0 = net((x / x.max() - mean) / std)[0]
+        d0 = F.interpolate(d0, size=img.shape[:2], mode="bilinear", align_corners=False)[0, 0]
+        expect = (d0.clamp(0, 1) * 255).round().numpy()
+        assert np.abs(maps[name].astype(int) - expect).max() <= 1, name
+        assert maps[name].std() > 0  # not a constant map
 
 
 def test_deep_backend_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

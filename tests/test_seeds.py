@@ -130,3 +130,18 @@ def test_cli_runs_seed_experiments_with_real_dvc(tmp_path: Path) -> None:
     again = sh(*cli)  # finished seeds are reused, not re-run
     assert "dvc exp run --temp" not in again.stderr
     assert (tmp_path / "reports" / "seeds.md").read_text() == text
+
+
+def test_train_seed_leaves_data_choices_on_the_global_seed(tmp_path: Path) -> None:
+    """A seed run varies training noise only: SCGAN's data subset follows `seed`, not
+    `train_seed`."""
+    import yaml
+
+    from colorbench.params import section
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    params["seed"], params["train_seed"] = 7, 99
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    sec = section("train_scgan", path)
+    assert sec["seed"] == 99 and sec["data_seed"] == 7

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ SHOTS = (
     if os.environ.get("COLORBENCH_STUDY_SCREENSHOTS")
     else None
 )
-CHROMIUM = os.environ.get("COLORBENCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("COLORBENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
     "--no-sandbox",

@@ -7,6 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -360,3 +361,96 @@ def test_resume_after_dvc_removed_the_logs_keeps_the_whole_history(tmp_path: Pat
     assert (ref_dir / "pre" / "l1.tsv").read_text().count("\n") > 5
     for rel in ref_files:
         assert (run_dir / rel).read_text() == (ref_dir / rel).read_text(), rel
+
+
+def _ddp_equivalence_worker(rank: int, world: int, port: int, root: str, q) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))  # fmt: skip
+    torch.set_num_threads(1)
+    here = Path(root) / f"rank{rank}"
+    here.mkdir()
+    os.chdir(here)
+    cfg = LoopConfig(run_name="nobn", seed=0, device="cpu", batch_size=4, checkpoint_every=0,
+                     log_every=2, checkpoint_root=Path("ckpt"), log_root=Path("logs"),
+                     progress=False)  # fmt: skip
+    loop = TrainLoop(cfg, run_config={"lr": 0.01})
+    torch.manual_seed(rank)  # different initial weights per rank: DDP must broadcast rank 0's
+    loop.add_module("G", nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(),
+                                       nn.Conv2d(6, 2, 3, padding=1)))  # fmt: skip
+    loop.add_optimizer("g", torch.optim.Adam(loop.parameters("G"), lr=0.01))
+    # numpy copies: torch tensors would cross the queue as shared memory of a dead process
+    init = {k: v.numpy().copy() for k, v in loop.unwrap("G").state_dict().items()}
+    seen: list[tuple] = []
+
+    def step(batch, ctx):
+        seen.append((batch["x"].numpy().copy(), batch["y"].numpy().copy()))
+        return pre_step(batch, ctx)
+
+    loop.run([Phase("pre", step, epochs=2, train=["G"])], ToyData())
+    final = {k: v.detach().numpy().copy() for k, v in loop.unwrap("G").state_dict().items()}
+    q.put((rank, init, final, seen))
+    loop.close()
+
+
+@pytest.mark.slow  # two spawned interpreters
+@pytest.mark.skipif(sys.platform != "linux", reason="gloo over 127.0.0.1 on linux")
+def test_ddp_equals_one_process_on_the_union_of_disjoint_shards(tmp_path: Path) -> None:
+    """No BatchNorm, mean L1 loss: two DDP ranks (batch 4 each, disjoint shards) must train
+    the weights one process gets from the same 8 samples per step in one batch."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.SimpleQueue()
+    port = _free_port()
+    procs = [ctx.Process(target=_ddp_equivalence_worker, args=(r, 2, port, str(tmp_path), q))
+             for r in range(2)]  # fmt: skip
+    for p in procs:
+        p.start()
+    results = sorted((q.get() for _ in range(2)), key=lambda r: r[0])
+    for p in procs:
+        p.join(timeout=120)
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+    (_, init0, final0, seen0), (_, _, final1, seen1) = results
+    assert len(seen0) == len(seen1) == 6  # 24 samples / 2 ranks / batch 4, 2 epochs
+    for (x0, _), (x1, _) in zip(seen0, seen1, strict=True):  # disjoint shards every step
+        rows0, rows1 = (
+            {tuple(r.flatten().tolist()) for r in x0},
+            {tuple(r.flatten().tolist()) for r in x1},
+        )
+        assert not rows0 & rows1
+    ref = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 2, 3, padding=1))
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in init0.items()})
+    opt = torch.optim.Adam(ref.parameters(), lr=0.01)
+    for (x0, y0), (x1, y1) in zip(seen0, seen1, strict=True):
+        x, y = (
+            torch.from_numpy(np.concatenate([x0, x1])),
+            torch.from_numpy(np.concatenate([y0, y1])),
+        )
+        loss = nn.functional.l1_loss(ref(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for k, v in ref.state_dict().items():
+        torch.testing.assert_close(torch.from_numpy(final0[k]), v, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(torch.from_numpy(final1[k]), v, rtol=1e-5, atol=1e-6)
+
+
+def test_nan_in_a_parameter_with_finite_loss_is_never_checkpointed(tmp_path: Path) -> None:
+    """A NaN written into a weight the loss does not see (D, during phase pre) leaves every
+    loss finite: the checkpoint guard must still refuse it and keep the last good file."""
+
+    def poisoned(batch, ctx):
+        out = pre_step(batch, ctx)
+        if ctx.global_step + 1 == 5:
+            with torch.no_grad():
+                ctx.unwrap("D")[0].weight[0, 0, 0, 0] = float("nan")
+        return out
+
+    loop = build(tmp_path, every=3)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite weights \(D\.0\.weight\) at step 6"):
+        loop.run([Phase("pre", poisoned, epochs=2, train=["G"])], ToyData())
+    loop.close()
+    state = load_checkpoint(tmp_path / "ckpt" / "toy" / "last.pt")
+    assert state["position"]["step"] == 3
+    for module in state["modules"].values():
+        assert all(torch.isfinite(v.float()).all() for v in module.values())

@@ -206,11 +206,11 @@ def test_cli_train_colorizer_and_fusion(tmp_path: Path, data: tuple[Path, Path])
     assert r.exit_code == 1 and "prepare stage" in r.output and "Traceback" not in r.output
 
 
-def test_stage_script_usage_error(repo_root: Path) -> None:
+def test_stage_script_usage_error(repo_root: Path, tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, str(repo_root / "stages" / "train_colorizer.py"), "nope"],
         capture_output=True,
         text=True,
-        cwd=repo_root,
+        cwd=tmp_path,  # never the repo: a stage run there could write into it
     )
     assert r.returncode == 1 and "usage" in r.stderr and "Traceback" not in r.stderr

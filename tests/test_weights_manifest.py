@@ -118,7 +118,7 @@ def test_report_lists_loaded_files_and_stamps_stand_ins(tmp_path: Path) -> None:
     build_report(_config(root))
     text = (root / "reports/README.md").read_text()
     assert text.startswith("# colorbench report") and "STAND-IN" not in text
-    assert f"| alexnet | `{'a' * 64}` | built-in pin | per_image |" in text
+    assert f"| alexnet | `{'a' * 64}` | built-in pin | evaluate |" in text
     assert "substitutes for the paper's ImageNet pretraining" in text
 
     fake = {**real, "name": "inception_fid", "source": "manifest m.yaml", "stand_in": True}

@@ -46,6 +46,8 @@ def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     params = load_params(path, only=name)
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
+    # `data_seed` keeps the global seed for data choices made inside a trainer (SCGAN's subset).
+    out["data_seed"] = out.get("seed", 0)
     if name in TRAIN_SEED_SECTIONS and out.get("train_seed") is not None:
         out["seed"] = out["train_seed"]
     return out

@@ -70,6 +70,7 @@ _COLORIZER = {
 }  # fmt: skip
 
 GLOBAL = {"profile": str, "seed": int, "train_seed": int, "device": str, "num_workers": int}
+DERIVED = {"data_seed": int}  # added by colorbench.params.section, never written in the file
 SECTIONS: dict[str, dict[str, Any]] = {
     "acquire": {
         "datasets": ListOf(str),  # acquire names the datasets it knows
@@ -208,8 +209,9 @@ def check_section(name: str, params: Mapping[str, Any]) -> None:
     (e.g. after `colorbench train --set` changed it)."""
     if name not in SECTIONS:
         raise ParamsError(f"{name}: unknown params section{_hint(name, SECTIONS)}")
-    check({k: v for k, v in params.items() if k not in GLOBAL}, SECTIONS[name], name)
-    check({k: v for k, v in params.items() if k in GLOBAL}, GLOBAL, "")
+    shared = {**GLOBAL, **DERIVED}
+    check({k: v for k, v in params.items() if k not in shared}, SECTIONS[name], name)
+    check({k: v for k, v in params.items() if k in shared}, shared, "")
 
 
 def _expect(ok: bool, value: Any, what: str, where: str) -> None:

@@ -1,12 +1,11 @@
 """Plumbing shared by the DVC stage scripts (stages/*.py): running main, params to
-keyword arguments, the annotations that prepare.sources declare."""
+keyword arguments."""
 
 from __future__ import annotations
 
 import inspect
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 from colorbench.errors import ColorbenchError
@@ -51,11 +50,3 @@ def call_with_params(
     }
     kwargs = {k: v for k, v in params.items() if k in keyword_only}
     return fn(*args, **{**kwargs, **fixed})
-
-
-def source_annotations() -> dict[str, Path]:
-    """{source name: COCO annotations file} of the prepare.sources that declare one."""
-    from colorbench.detect.coco import annotations_from_sources
-    from colorbench.params import section
-
-    return annotations_from_sources(section("prepare").get("sources", []))

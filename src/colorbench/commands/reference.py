@@ -38,7 +38,7 @@ def command(threads: int, fingerprint: bool, cmd: tuple[str, ...]) -> None:
     env = environment(threads)
     if fingerprint:
         for label, extra in (("reference", env), ("default", {})):
-            code = ("from colorbench.reference import fingerprint\n"
+            code = ("from colorbench.fingerprint import fingerprint\n"
                     "d, s = fingerprint()\nprint(d, f'{s:.2f}')")  # fmt: skip
             out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **extra},
                                  check=True, capture_output=True, text=True).stdout.split()  # fmt: skip

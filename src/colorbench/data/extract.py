@@ -5,6 +5,10 @@ Nothing an archive contains may land outside the target: members with absolute p
 with a ColorbenchError naming the member. Extraction goes into a temporary sibling of the
 target and is moved into place only when the whole archive has been read.
 
+Archive bombs: extraction stops with an error once the bytes written exceed `max_bytes`
+(default: the free space of the target's file system), and a zip whose declared sizes
+already exceed it is refused before anything is written.
+
 `limit` keeps a deterministic subset: the `limit` accepted files whose hash of
 (seed, member name) is smallest. Tar archives are read in one streaming pass (a heap of
 the current best `limit` members; evicted files are deleted), so memory stays bounded on
@@ -95,6 +99,26 @@ def _guard(root: Path, rel: str, archive: Path, name: str) -> Path:
     return path
 
 
+class _Budget:
+    """Bytes an extraction may still write; exceeding it is an archive bomb (or no room)."""
+
+    def __init__(self, max_bytes: int, archive: Path) -> None:
+        self.left, self.max, self.archive = max_bytes, max_bytes, archive
+
+    def refuse(self, what: str) -> ColorbenchError:
+        return ColorbenchError(
+            f"{self.archive.name}: {what} more than {self.max} bytes (the extraction size "
+            "limit: free disk space, or max_bytes); refusing it as an archive bomb"
+        )
+
+    def copy(self, src, dst) -> None:
+        while chunk := src.read(1 << 20):
+            self.left -= len(chunk)
+            if self.left < 0:
+                raise self.refuse("expands to")
+            dst.write(chunk)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -132,7 +156,11 @@ class _Subset:
 
 
 def _extract_zip(
-    archive: Path, tmp: Path, accept: Callable[[str], bool] | None, subset: _Subset
+    archive: Path,
+    tmp: Path,
+    accept: Callable[[str], bool] | None,
+    subset: _Subset,
+    budget: _Budget,
 ) -> int:
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
@@ -142,6 +170,12 @@ def _extract_zip(
             if rel is None:
                 continue
             mode = info.external_attr >> 16
+            if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)
+                                          or stat.S_ISLNK(mode)):  # fmt: skip
+                raise ColorbenchError(
+                    f"{archive.name}: refusing member {info.filename!r} (special file: device, "
+                    "fifo or socket)"
+                )
             if stat.S_ISLNK(mode):
                 target = zf.read(info).decode("utf-8", "replace")
                 plan.append((info, rel, _link_inside(rel, target, archive, hard=False)))
@@ -150,6 +184,8 @@ def _extract_zip(
         files = [(i, r, t) for i, r, t in plan if not i.is_dir() and (accept is None or accept(r))]
         if subset.limit is not None:
             files = sorted(files, key=lambda f: subset.key(f[1]))[: subset.limit]
+        if sum(i.file_size for i, _, _ in files) > budget.left:  # declared sizes: before writing
+            raise budget.refuse("declares")
         for info, rel, _ in plan:
             if info.is_dir() and subset.limit is None and accept is None:
                 _guard(tmp, rel, archive, info.filename).mkdir(exist_ok=True)
@@ -160,12 +196,16 @@ def _extract_zip(
                 os.symlink(link, path)
                 continue
             with zf.open(info) as src, open(path, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+                budget.copy(src, dst)
         return len(files)
 
 
 def _extract_tar(
-    archive: Path, tmp: Path, accept: Callable[[str], bool] | None, subset: _Subset
+    archive: Path,
+    tmp: Path,
+    accept: Callable[[str], bool] | None,
+    subset: _Subset,
+    budget: _Budget,
 ) -> int:
     kept = 0
     with tarfile.open(archive, "r:*") as tf:
@@ -217,7 +257,7 @@ def _extract_tar(
                 if src is None:  # pragma: no cover - isfile() members always have data
                     continue
                 with src, open(path, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+                    budget.copy(src, dst)
                 if m.mode & 0o111:
                     os.chmod(path, 0o755)
             kept += 1
@@ -237,12 +277,14 @@ def safe_extract(
     accept: Callable[[str], bool] | None = None,
     limit: int | None = None,
     seed: int = 0,
+    max_bytes: int | None = None,
 ) -> int:
     """Extract `archive` into `dest` (created if missing); returns the number of files kept.
 
     Each top-level entry of the archive replaces the same-named entry of `dest` only after
     the whole archive extracted cleanly. `accept(relative_path)` filters files; `limit`
     keeps a deterministic subset of at most that many accepted files (chosen by `seed`).
+    `max_bytes` caps what extraction writes (default: the free space where it writes).
     """
     archive, dest = Path(archive), Path(dest)
     if limit is not None and int(limit) < 0:
@@ -250,13 +292,16 @@ def safe_extract(
     subset = _Subset(None if limit is None else int(limit), int(seed))
     dest.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.extract-", dir=dest.parent))
+    if max_bytes is None:
+        max_bytes = shutil.disk_usage(tmp).free
+    budget = _Budget(int(max_bytes), archive)
     try:
         name = archive.name.lower()
         as_tar = name.endswith(_TAR_SUFFIXES)
         if not as_tar and (name.endswith(".zip") or zipfile.is_zipfile(archive)):
-            kept = _extract_zip(archive, tmp, accept, subset)
+            kept = _extract_zip(archive, tmp, accept, subset, budget)
         elif tarfile.is_tarfile(archive):
-            kept = _extract_tar(archive, tmp, accept, subset)
+            kept = _extract_tar(archive, tmp, accept, subset, budget)
         else:
             raise ColorbenchError(
                 f"{archive.name}: neither a zip nor a tar archive; delete it and download again"

@@ -65,6 +65,8 @@ def _png_rgb8(data: bytes) -> np.ndarray | None:
             idat.append(data[pos + 8 : pos + 8 + length])
         elif kind == b"IEND":
             break
+        elif kind == b"eXIf":  # an orientation tag: Pillow's path applies it
+            return None
         elif not idat:  # Image.open checks the chunks before the pixels (not IDAT's)
             (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
             if zlib.crc32(data[pos + 4 : pos + 8 + length]) != crc:

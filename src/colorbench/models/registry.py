@@ -24,13 +24,20 @@ from torch import nn
 from colorbench.errors import ColorbenchError
 from colorbench.models.densefuse import DenseFuse
 from colorbench.models.patchgan import PatchGAN
-from colorbench.models.resunet import ResUNet
-from colorbench.models.unet import UNetGenerator
 
 Builder = Callable[[dict[str, Any]], nn.Module]
 Predictor = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
 PLUGIN_MODULES = ("colorbench.models.scgan",)
+
+# Generator networks are imported only when their arch is built, so a stage runs (and its
+# DVC deps list) only the network its params pick: editing resunet.py re-runs fg and bg,
+# not the U-Net. tools/stage_deps.py reads this table to resolve each stage's arch.
+GENERATOR_MODULES = {
+    "unet": "colorbench.models.unet",
+    "resunet": "colorbench.models.resunet",
+    "resunet_attn": "colorbench.models.resunet",
+}
 
 _FROM_CHECKPOINT: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "colorbench_from_checkpoint", default=False
@@ -69,7 +76,8 @@ def _unet(cfg: dict[str, Any]) -> nn.Module:
         raise ColorbenchError(
             "the pix2pix U-Net (V1) has no pretrained encoder: set pretrained: false"
         )
-    return UNetGenerator(o["in_channels"], o["out_channels"], int(o["width"]), int(o["depth"]))
+    unet = importlib.import_module(GENERATOR_MODULES["unet"])
+    return unet.UNetGenerator(o["in_channels"], o["out_channels"], int(o["width"]), int(o["depth"]))
 
 
 def _resunet(attention: bool) -> Builder:
@@ -85,7 +93,8 @@ def _resunet(attention: bool) -> Builder:
             },
             "resunet",
         )
-        return ResUNet(
+        resunet = importlib.import_module(GENERATOR_MODULES["resunet"])
+        return resunet.ResUNet(
             o["in_channels"],
             o["out_channels"],
             width=int(o["width"]),

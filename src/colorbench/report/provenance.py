@@ -11,6 +11,8 @@ from pathlib import Path
 from colorbench.weights_manifest import STAND_IN_STAMP, read_ledgers
 
 GLOBAL_LABELS = Path("train_global/global_labels.json")
+# the folder a ledger lies in -> the stage that wrote it (others are named after their stage)
+STAGE_OF = {"per_image": "evaluate"}
 
 
 def weights_section(ledger_roots: Sequence[Path]) -> tuple[bool, list[str]]:
@@ -22,7 +24,7 @@ def weights_section(ledger_roots: Sequence[Path]) -> tuple[bool, list[str]]:
     lines += ["| name | sha256 | source | used by | file |", "|---|---|---|---|---|"]
     for r in rows:
         source = str(r.get("source", "?")) + (" (**stand-in**)" if r.get("stand_in") else "")
-        used = ", ".join(sorted(set(r.get("used_by", []))))
+        used = ", ".join(sorted({STAGE_OF.get(u, u) for u in r.get("used_by", [])}))
         lines.append(
             f"| {r.get('name')} | `{r.get('sha256')}` | {source} | {used} | `{r.get('file')}` |"
         )

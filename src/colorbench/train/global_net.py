@@ -179,6 +179,7 @@ def train_global(
     log_root: str | os.PathLike = "logs",
     resume: bool = True,
     progress: bool = True,
+    on_step_end: Any = None,
 ) -> dict[str, float]:
     """Train the global-feature classifier from params section `train_global`; write `out`.
 
@@ -245,6 +246,7 @@ def train_global(
             [Phase("classify", steps.step, epochs=epochs, schedulers=["cosine"])],
             dataset,
             eval_fn=steps.evaluate,
+            on_step_end=on_step_end,
         )
         if loop.is_main:
             net = loop.unwrap("net")

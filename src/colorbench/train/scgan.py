@@ -301,8 +301,10 @@ def train_scgan(
     df = load_manifest(prepared_dir)
     size = image_size(df)
     seed = int(params.get("seed", 0))
+    # The subset is data, not training noise: `colorbench seeds` must not change it.
+    data_seed = int(params.get("data_seed", seed))
     # paper: `sources` = the ImageNet subset
-    ids = train_subset(train_ids(df, sources=params.get("sources")), s.data_fraction, seed)
+    ids = train_subset(train_ids(df, sources=params.get("sources")), s.data_fraction, data_seed)
     if not ids:
         raise ColorbenchError(f"no train-split images in {prepared_dir}; check prepare.split")
     dataset = SaliencyImages(prepared_dir, saliency_dir, ids, size=size, seed=seed)

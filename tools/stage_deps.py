@@ -1,0 +1,280 @@
+"""The colorbench code each DVC stage runs, and whether dvc.yaml's deps cover it.
+
+A stage's code is the import closure of its entry point (`python stages/X.py` or
+`colorbench CMD`) inside src/colorbench: every `import`, top-level or inside a function (lazy
+imports run too), every module named by a string literal (plugin lists, `module:function`
+load checks), and the packages' `__init__.py` files. Generator networks are the exception:
+the model registry imports them by arch name (`GENERATOR_MODULES`), so a stage gets the
+networks named by `arch` in its own params, in params.yaml and in every profile. A stage
+that only loads a checkpoint (colorize) gets its network through that checkpoint: the
+training stage depends on the network's code, and `dvc repro` re-runs colorize when the
+retrained checkpoint differs.
+
+    python tools/stage_deps.py            # each stage's closure, as dvc.yaml deps
+    python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs
+    python tools/stage_deps.py --write    # rewrite dvc.yaml's src/colorbench deps
+
+--write gives a `foreach` stage the code any of its items runs, except the generator
+networks: those differ per item and stay in dvc.yaml as `${item.net}`. --check verifies
+every item (code an item runs only through a sibling's network is not flagged as unused).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+import shlex
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+PKG = "colorbench"
+REGISTRY = "colorbench.models.registry"
+_MODULE_STRING = re.compile(r"^colorbench(\.\w+)+(:\w+)?$")
+
+
+def module_file(src: Path, name: str) -> Path | None:
+    base = src.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def module_name(src: Path, path: Path) -> str:
+    parts = path.relative_to(src).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@functools.cache
+def _imports(path: Path, name: str) -> tuple[str, ...]:
+    tree = ast.parse(path.read_text())
+    return tuple(_imported_names(tree, name, path.name == "__init__.py"))
+
+
+def _imported_names(tree: ast.AST, name: str, is_pkg: bool) -> Iterable[str]:
+    package = name if is_pkg else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: climb from this module's package
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)  # submodules
+        elif isinstance(node, ast.Constant) and _MODULE_STRING.match(str(node.value)):
+            yield node.value.split(":")[0]
+
+
+def generator_modules(src: Path) -> dict[str, str]:
+    """The registry's arch -> module table, read without importing torch."""
+    tree = ast.parse(module_file(src, REGISTRY).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "GENERATOR_MODULES" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    return {}
+
+
+def _with_parents(src: Path, name: str) -> list[tuple[Path, str]]:
+    """Importing a.b.c runs a/__init__ and a/b/__init__ first."""
+    parts = name.split(".")
+    names = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return [(f, n) for n in names if (f := module_file(src, n)) is not None]
+
+
+def closure(src: Path, entries: Iterable[Path], extra: Iterable[str] = ()) -> set[Path]:
+    """colorbench files run by `entries` (scripts or modules) plus the modules `extra`."""
+    dispatched = set(generator_modules(src).values())
+    todo = [(p, module_name(src, p) if p.is_relative_to(src) else "__main__") for p in entries]
+    todo += [found for m in extra for found in _with_parents(src, m)]
+    seen: set[Path] = set()
+    while todo:
+        path, name = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for imported in _imports(path, name):
+            if imported.split(".")[0] != PKG or imported in dispatched:
+                continue
+            todo += [found for found in _with_parents(src, imported) if found[0] not in seen]
+    return {p for p in seen if p.is_relative_to(src)}
+
+
+def entry_points(root: Path, cmd: str) -> list[Path]:
+    """The scripts/modules a stage command starts: stages/X.py, or the CLI and its command."""
+    words = shlex.split(cmd)
+    scripts = [root / w for w in words if w.endswith(".py") and (root / w).is_file()]
+    if scripts:
+        return scripts
+    if PKG in words and words.index(PKG) + 1 < len(words):
+        src = root / "src"
+        command = module_file(src, f"{PKG}.commands.{words[words.index(PKG) + 1]}")
+        return [module_file(src, f"{PKG}.cli")] + ([command] if command else [])
+    return []
+
+
+def _archs(tree: object) -> Iterable[str]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key == "arch" and isinstance(value, str):
+                yield value
+            yield from _archs(value)
+
+
+def _lookup(params: dict, key: str) -> object:
+    for part in key.split("."):
+        if not isinstance(params, dict) or part not in params:
+            return None
+        params = params[part]
+    return {key.rsplit(".", 1)[-1]: params}
+
+
+def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
+    """stage name -> (colorbench files it runs, its declared deps), for every dvc.yaml stage."""
+    from dvc.repo import Repo
+
+    src = root / "src"
+    profiles = [root / "params.yaml", *sorted((root / "profiles").glob("*.yaml"))]
+    all_params = [yaml.safe_load(p.read_text()) or {} for p in profiles if p.is_file()]
+    table = generator_modules(src)
+    with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
+        stages = list(repo.index.stages)
+    result = {}
+    for s in stages:
+        deps = [str(d.def_path) for d in s.deps if not hasattr(d, "params")]
+        archs = {
+            arch
+            for d in s.deps
+            if hasattr(d, "params")
+            for key in d.params
+            for params in all_params
+            for arch in _archs(_lookup(params, key))
+        }
+        cmd = " ".join(s.cmd) if isinstance(s.cmd, list) else s.cmd
+        files = closure(src, entry_points(root, cmd))
+        if module_file(src, REGISTRY) in files:  # the networks its registry will build
+            files = closure(src, entry_points(root, cmd), {table[a] for a in archs if a in table})
+        result[s.name] = (files, deps)
+    return result
+
+
+def _py_files(path: Path) -> set[Path]:
+    return set(path.rglob("*.py")) if path.is_dir() else {path}
+
+
+def problems(
+    root: Path, files: set[Path], deps: list[str], siblings: set[Path] = frozenset()
+) -> list[str]:
+    """Code the stage runs that no dep covers; deps on code that neither it nor a sibling
+    `foreach` item runs (stale or too broad)."""
+    code_deps = [root / d for d in deps if (root / d).is_relative_to(root / "src")]
+    out = [
+        f"runs {f.relative_to(root)} but does not depend on it"
+        for f in sorted(files)
+        if not any(f == d or f.is_relative_to(d) for d in code_deps)
+    ]
+    for d in code_deps:
+        unused = _py_files(d) - files - siblings
+        if unused:
+            name = sorted(unused)[0].relative_to(root)
+            out.append(f"depends on {d.relative_to(root)} but never runs {name}")
+    return out
+
+
+def check(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> dict[str, list[str]]:
+    """stage name -> its problems, for the stages that have any."""
+    group = groups(closures)
+    found = {
+        name: problems(root, files, deps, group[name.split("@")[0]])
+        for name, (files, deps) in closures.items()
+    }
+    return {name: p for name, p in found.items() if p}
+
+
+def groups(closures: dict[str, tuple[set[Path], list[str]]]) -> dict[str, set[Path]]:
+    """dvc.yaml stage name (before `@item`) -> the code any of its items runs."""
+    out: dict[str, set[Path]] = {}
+    for name, (files, _) in closures.items():
+        out.setdefault(name.split("@")[0], set()).update(files)
+    return out
+
+
+def as_deps(root: Path, files: set[Path]) -> list[str]:
+    """The shortest dep list: a package folder where the stage runs all of it."""
+    chosen = set(files)
+    for pkg in sorted({f.parent for f in files}, key=lambda p: len(p.parts)):
+        if pkg.name != PKG and _py_files(pkg) <= files:
+            chosen = {f for f in chosen if not f.is_relative_to(pkg)} | {pkg}
+    chosen = {c for c in chosen if not any(c != o and c.is_relative_to(o) for o in chosen)}
+    return sorted(str(c.relative_to(root)) for c in chosen)
+
+
+_STAGE = re.compile(r"^  ([A-Za-z_][\w-]*):")
+_DEPS = re.compile(r"^(\s+)deps:\s*$")
+
+
+def write_deps(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> None:
+    """Replace each stage's literal src/colorbench deps in dvc.yaml by its closure."""
+    src = root / "src"
+    nets = {module_file(src, m) for m in generator_modules(src).values()}
+    common = {
+        top: files - nets if any(n.startswith(f"{top}@") for n in closures) else files
+        for top, files in groups(closures).items()
+    }
+    lines = (root / "dvc.yaml").read_text().splitlines(keepends=True)
+    out: list[str] = []
+    stage, in_stages, i = None, False, 0
+    while i < len(lines):
+        line = lines[i]
+        if line[:1].strip() and not line.startswith("#"):
+            in_stages = line.startswith("stages:")
+        if in_stages and (m := _STAGE.match(line)):
+            stage = m.group(1)
+        out.append(line)
+        i += 1
+        deps = _DEPS.match(line)
+        if not deps or stage not in common:
+            continue
+        indent, block = deps.group(1), []
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(indent)
+        ):
+            block.append(lines[i])
+            i += 1
+        while block and not block[-1].strip():  # a blank line after the list is not in it
+            block.pop()
+            i -= 1
+        kept = [b for b in block if "- src/colorbench" not in b or "${" in b]
+        item = next((b[: b.index("-")] for b in block if b.lstrip().startswith("-")), indent + "  ")
+        out += kept + [f"{item}- {d}\n" for d in as_deps(root, common[stage])]
+    (root / "dvc.yaml").write_text("".join(out))
+
+
+def main(argv: list[str]) -> int:
+    root = Path(__file__).resolve().parents[1]
+    bad = 0
+    closures = stage_closures(root)
+    if "--write" in argv:
+        write_deps(root, closures)
+        closures = stage_closures(root)
+    if "--check" in argv:
+        for name, found in check(root, closures).items():
+            print("".join(f"{name}: {problem}\n" for problem in found), end="")
+            bad += len(found)
+    elif "--write" not in argv:
+        for name, (files, _) in closures.items():
+            print(f"{name}:\n" + "".join(f"  - {d}\n" for d in as_deps(root, files)))
+    if bad:
+        print("update dvc.yaml: python tools/stage_deps.py --write")
+    return int(bad > 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
