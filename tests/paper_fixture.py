@@ -9,7 +9,9 @@ paper-mini end-to-end test, or as a local mirror:
   the 80 categories with their real ids; plus a captions file the profile filters out);
 - places365/filelist_places365-standard.tar (`categories_places365.txt`,
   `places365_train_standard.txt`, `places365_val.txt`) and
-  places365/train_256_places365standard.tar (`data_256/<l>/<category>/000000NN.jpg`).
+  places365/train_256_places365standard.tar (`data_256/<l>/<category>/000000NN.jpg`);
+- imagenet/: ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar, ILSVRC2012_devkit_t12.tar.gz
+  as tests/imagenet_fixture.py builds them (3 classes; 10 colour val images per class).
 
 Images are the synthetic generator's scenes (objects with known masks), as JPEG.
 """
@@ -25,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from imagenet_fixture import DEVKIT, TRAIN, VAL, make_imagenet
 from PIL import Image
 
 from colorbench.data.synthetic import render
@@ -35,6 +38,7 @@ AS_COCO = {1: ("sports ball", 37), 2: ("suitcase", 33), 3: ("potted plant", 64),
 PLACES = ("/a/airfield", "/b/beach", "/f/forest/broadleaf", "/l/lake/natural")
 COCO_FILES = ("zips/train2017.zip", "zips/val2017.zip", "annotations/annotations_trainval2017.zip")
 PLACES_FILES = ("filelist_places365-standard.tar", "train_256_places365standard.tar")
+IMAGENET_FILES = (DEVKIT, TRAIN, VAL)  # the order of acquire.imagenet.archives
 
 
 def coco_categories() -> list[dict]:
@@ -126,7 +130,7 @@ def _tar(path: Path, members: dict[str, bytes]) -> None:
 
 def build_mirror(www: Path, *, n_train: int = 16, n_val: int = 8, n_places: int = 8,
                  seed: int = 0, size: int = 80) -> Path:  # fmt: skip
-    """Write the five archives under `www` (layout above); returns `www`."""
+    """Write the eight archives under `www` (layout above); returns `www`."""
     h = size * 3 // 4
     train, train_json = _coco_split("train", 0, n_train, seed, size, h)
     val, val_json = _coco_split("val", n_train, n_val, seed, size, h)
@@ -151,11 +155,15 @@ def build_mirror(www: Path, *, n_train: int = 16, n_val: int = 8, n_places: int 
         "places365_val.txt": b"Places365_val_00000001.jpg 0\n",
     })  # fmt: skip
     _tar(www / "places365" / PLACES_FILES[1], images)
+    # 12 val images per class, 2 of them grayscale: acquire keeps 10 per class (the profile's
+    # val_per_class); 80 train images per class: train_fraction 0.1 keeps 8
+    make_imagenet(www / "imagenet", n_classes=3, train_sizes=[80] * 3, val_per_class=12,
+                  gray_val=2, image_size=(size, h), seed=seed)  # fmt: skip
     return www
 
 
 def point_params_at(params: dict, www: Path, base_url: str) -> dict:
-    """`params` with acquire.coco / acquire.places URLs and checksums set to this mirror,
+    """`params` with acquire.coco / places / imagenet URLs and checksums set to this mirror,
     as a user pointing a profile at a mirror would."""
 
     def md5(rel: str) -> str:
@@ -167,6 +175,10 @@ def point_params_at(params: dict, www: Path, base_url: str) -> dict:
     places["base_url"] = f"{base_url}/places365/"
     for spec, name in zip(places["archives"], PLACES_FILES, strict=True):
         spec.update(file=name, md5=md5(f"places365/{name}"))
+    imagenet = params["acquire"]["imagenet"]
+    imagenet["base_url"] = f"{base_url}/imagenet/"
+    for spec, name in zip(imagenet["archives"], IMAGENET_FILES, strict=True):
+        spec.update(file=name, md5=md5(f"imagenet/{name}"))
     return params
 
 

@@ -1,11 +1,12 @@
 """End to end on the `paper-mini` profile, as a new user would run the paper set-up offline:
-COCO-2017 and Places365 archives in their real layouts on a 127.0.0.1 mirror (the first
-transfer of train2017.zip is cut midway), stand-in weights selected through
+COCO-2017, Places365 and ILSVRC2012 archives in their real layouts on a 127.0.0.1 mirror (the
+first transfer of train2017.zip is cut midway), stand-in weights selected through
 COLORBENCH_WEIGHTS_MANIFEST, then `dvc repro` in a temporary copy of the repository, all the
 way to the report. Every stage must run and every method (scgan included) must get a finite
-value for every metric the profile lists, FID and LPIPS included. Two are absent with their
-reason: Top-1 needs ImageNet labels, which COCO lacks, and CNI is undefined for an output
-with no saturated pixel (gray; a barely trained model's near-gray output)."""
+value for every metric each evaluation protocol lists (coco_val5k: FID, LPIPS, ...;
+imagenet_val10k: Top-1 by VGG-16 on ImageNet class indices; imagenet_5k: FID). One may be
+absent with its reason: CNI is undefined for an output with no saturated pixel (gray; a
+barely trained model's near-gray output). Each paper table names its protocol and N."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from imagenet_fixture import make_imagenet
 from paper_fixture import build_mirror, point_params_at
 from test_download import _Handler
 from test_pipeline_e2e import _copy_repo
@@ -60,9 +60,6 @@ def prepare_workspace(repo_root: Path, tmp: Path) -> tuple[Path, dict[str, str],
     from colorbench.weights_standins import make_stand_ins
 
     www = build_mirror(tmp / "www")
-    # ImageNet (SCGAN's training set and its protocols): 4 classes, 10 colour val images each
-    imagenet = make_imagenet(www / "imagenet", train_sizes=[40] * 4, val_per_class=12,
-                             gray_val=2, image_size=(48, 40))  # fmt: skip
     srv, base = _serve(www, "/zips/train2017.zip")
     manifest = make_stand_ins(tmp / "weights", log=lambda _m: None)
     work = tmp / "repo"
@@ -76,9 +73,6 @@ def prepare_workspace(repo_root: Path, tmp: Path) -> tuple[Path, dict[str, str],
     _run(["colorbench", "profile", "use", "paper-mini"], work, env)
     params = yaml.safe_load((work / "params.yaml").read_text())
     point_params_at(params, www, base)
-    if "imagenet" in params["acquire"]["datasets"]:
-        params["acquire"]["imagenet"].update(base_url=f"{base}/imagenet/",
-                                             archives=imagenet.archives())  # fmt: skip
     params["acquire"]["download"]["backoff"] = 0.0
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
@@ -107,36 +101,37 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
 
     params = yaml.safe_load((work / "params.yaml").read_text())
     metrics = json.loads((work / "reports/metrics_details.json").read_text())
-    # The primary evaluation protocol's block (COCO val2017) is at the top level.
-    listed = (params.get("protocols") or {}).get(metrics.get("protocol"), {}).get("metrics")
+    assert metrics["protocol"] == "coco_val5k"
+    n = {p: block["n_images"] for p, block in metrics["protocols"].items()}
+    # ImageNet: 10 colour val images per class x 3 classes, and a random 20 of them
+    assert n["imagenet_val10k"] == 30 and n["imagenet_5k"] == 20 and n["coco_val5k"] > 0
+    for protocol, block in metrics["protocols"].items():
+        for method in METHODS:
+            got = block["methods"][method]
+            for key in resolve_metrics(params["protocols"][protocol]["metrics"]):
+                value = got[key].get("mean")
+                if key == "cni" and value is None:
+                    # CNI is undefined for an image without a saturated skin/grass/sky pixel:
+                    # gray by definition, and a 1-epoch 4-channel model's near-gray output.
+                    assert "no image has a defined value" in got[key]["reason"], method
+                else:
+                    assert value is not None and math.isfinite(value), (protocol, method, key)
     for method in METHODS:
         got = metrics["methods"][method]
-        for key in resolve_metrics(listed or params["evaluate"]["metrics"]):
-            value = got[key].get("mean")
-            if key == "top1":  # COCO has no ImageNet class labels: absent, with the reason
-                assert got[key]["available"] is False and got[key]["reason"], method
-            elif key == "cni" and value is None:
-                # CNI is undefined for an image without a saturated skin/grass/sky pixel:
-                # gray by definition, and a 1-epoch 4-channel model's near-gray output.
-                assert "no image has a defined value" in got[key]["reason"], method
-            else:
-                assert value is not None and math.isfinite(value), (method, key, got[key])
         assert got["fid"]["mean"] > 0 and got["lpips"]["mean"] > 0, method  # not degenerate
     assert metrics["methods"]["unet"]["cni"]["mean"] is not None
     assert metrics["fid_mode"] == params["evaluate"]["fid_mode"]
 
     report = (work / "reports/README.md").read_text()
     assert report.splitlines()[0] == f"**{STAND_IN_STAMP}**"
-    # SCGAN's global network: ImageNet class labels when the profile acquires ImageNet (as
-    # the paper); otherwise COCO categories, and the report says they substitute for it.
-    global_net = json.loads((work / "logs/train_global/global_labels.json").read_text())
-    if "imagenet" in params["acquire"]["datasets"]:
-        assert global_net["kind"] == "class" and not global_net["substitutes_imagenet"]
-        assert "substitutes for the paper's ImageNet pretraining" not in report
-    else:
-        assert global_net["kind"] == "multilabel" and global_net["substitutes_imagenet"]
-        assert "substitutes for the paper's ImageNet pretraining" in report
+    for table, protocol in params["report"]["tables"].items():
+        text = (work / "reports" / "tables" / f"{table}.md").read_text()
+        assert f"Protocol: {protocol} (" in text and f"N = {n[protocol]} images" in text, table
     loaded = report[report.index("## Pretrained files loaded") :]
     for name in REGISTRY:  # every registry network was loaded, from the manifest
         assert f"| {name} |" in loaded, name
     assert loaded.count("(**stand-in**)") == len(REGISTRY)
+    global_net = json.loads((work / "logs/train_global/global_labels.json").read_text())
+    # pretrained on the ImageNet subset's devkit classes, not COCO's substitute
+    assert global_net["kind"] == "class" and not global_net["substitutes_imagenet"]
+    assert global_net["classes"] == 3 and global_net["train_images"] == 24
