@@ -111,7 +111,7 @@ def _images(folder: Path, n: int) -> None:
 def test_signal_mid_prepare_cleans_up_and_exits_quietly(tmp_path, sig, code):
     """A real `colorbench prepare` with 2 pool workers, signalled while it writes: exit
     128+signal, one line on stderr, no traceback from any worker, no temp folder left."""
-    _images(tmp_path / "raw", 1500)
+    _images(tmp_path / "raw", 4000)  # long enough to be mid-run under load
     out = tmp_path / "prepared"
     proc = subprocess.Popen(
         [sys.executable, "-m", "colorbench.cli", "prepare", "--input", str(tmp_path / "raw"),

@@ -45,13 +45,13 @@ STAGES = {
 EXPECTED_FILES = {
     "acquire": "99a44f0635d61f628aa43d569ce5894b3ae6aa27ff95735adf01413e18845444",
     "prepare": "489d4b0bc715144b25c49681043023b55e244490fb553c25bec5487b9d284116",
-    "crops": "3dca01a633b5cf1ed69a05391fe87c8c8940c328dc4db93e71b950533c3c3ca5",
+    "crops": "ab629f022250d116db63fa7c99dfd10e95dfe565010bd19e43bb633090bc4dd8",
     "saliency": "e751dfada9fba723cf42bf92f91f6554a7b854e765daca9e00236bffc5b592cd",
 }
 EXPECTED_PIXELS = {
     "acquire": "4294823f2a785be30678db38bb29048665afd7efa154e113369407accfa4f7be",
     "prepare": "f93294b109961e3144d66634037e611aeafee22f602c886a7ae205620b0e9d1d",
-    "crops": "09c4a6ef258efa2e40869f4fc04bfb52e79ff3ac04bc76ba15bb2923bd0e86c0",
+    "crops": "16437ad2471320ca4e4354be79e17f628cdd7b8bfc18c62075aa9f1ace23df69",
     "saliency": "de80aff1dac10e01943687959690db796046b291c8fbf565e17ac2b2904defba",
 }
 
