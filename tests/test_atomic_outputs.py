@@ -118,6 +118,9 @@ def test_signal_mid_prepare_cleans_up_and_exits_quietly(tmp_path, sig, code):
          "--out", str(out), "--size", "32", "--workers", "2"],
         stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        # An ignored SIGINT survives exec: start from a shell's default whatever earlier
+        # in-process tests left in this xdist worker.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 120
     # signal once the pool has written its first images: the workers are busy then
