@@ -10,12 +10,12 @@ from colorbench.report.content import Context
 from colorbench.report.experiments import (
     FD_NOTE_SHORT,
     Run,
-    _ablation_table,
-    _howto,
-    _run_row,
-    _select,
-    _skipped_note,
+    ablation_table,
     get,
+    howto,
+    run_row,
+    select_runs,
+    skipped_note,
 )
 from colorbench.report.load import Value
 from colorbench.report.spec import spec
@@ -89,7 +89,7 @@ def edge_table(
     each λ's SSIM change against λ = 0 with its interval (does the sweep move fg?)."""
     keys = ["ssim", "psnr"]
     ssim = spec("ssim")
-    table = _ablation_table(
+    table = ablation_table(
         "paracolorizer_table4",
         "Ablation: ParaColorizer Table IV layout (λ_edge sweep, foreground GAN outputs)",
         ctx,
@@ -98,14 +98,14 @@ def edge_table(
         + [Column.metric(ssim, bold=False, header="Δ fg SSIM vs λ=0")],
     )
     seen: dict[float, Run] = {}
-    for r in _select(runs, ctx.params, {"train_fg.lambda_edge"}):
+    for r in select_runs(runs, ctx.params, {"train_fg.lambda_edge"}):
         lam = get(r.params, "train_fg.lambda_edge")
         if isinstance(lam, (int, float)) and "fg" in r.results.methods:
             seen.setdefault(float(lam), r)
     ref = seen.get(0.0)
     paired = 0
     for lam in sorted(seen):
-        row = _run_row([f"{lam:.2f}"], seen[lam], "fg", keys)
+        row = run_row([f"{lam:.2f}"], seen[lam], "fg", keys)
         if ref is None:
             row.append(Cell(reason="no λ = 0 run"))
         else:
@@ -128,10 +128,10 @@ def edge_table(
         "commit); without per-image files, the difference of means with an unpaired normal "
         f"interval. Paired rows: {paired} of {len(seen)}. An interval excluding 0 is a "
         "measurable effect of λ_edge.",
-        *_skipped_note(runs),
+        *skipped_note(runs),
     ]
     missing = [lam for lam in LAMBDAS if lam not in seen]
-    table.howto = _howto(
+    table.howto = howto(
         from_experiments,
         [f"dvc exp run -n fg-edge-{lam:g} -S train_fg.lambda_edge={lam:g}" for lam in missing],
     )
@@ -157,7 +157,7 @@ def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     """ParaColorizer's generator versions V1/V2/V3 (§V-A, Fig. 9): V1 is the `unet`
     colorizer of a run, V2 and V3 its fg colorizer under train_fg.version v2 / v3."""
     keys = ["delta_colorful", "fid", "evaluator_fd", "lpips", "psnr", "ssim"]
-    table = _ablation_table(
+    table = ablation_table(
         "paracolorizer_versions",
         "Ablation: ParaColorizer generator versions V1/V2/V3",
         ctx,
@@ -166,7 +166,7 @@ def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     )
     allowed = {"train_fg.version", "train_fg.generator.arch"}
     seen: dict[str, tuple[Run, str]] = {}
-    for r in _select(runs, ctx.params, allowed):
+    for r in select_runs(runs, ctx.params, allowed):
         if "fg" in r.results.methods:
             seen.setdefault(fg_version(r.params), (r, "fg"))
         if "unet" in r.results.methods:
@@ -175,7 +175,7 @@ def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     for version in order:
         if version in seen:
             r, method = seen[version]
-            table.add_row(_run_row([VERSIONS.get(version, version), method], r, method, keys))
+            table.add_row(run_row([VERSIONS.get(version, version), method], r, method, keys))
     table.notes = [
         "V1 is the `unet` colorizer (params train_unet: pix2pix U-Net trained adversarially "
         "from scratch on fg's data with crops, L1 only); V2 and V3 are the fg colorizer of "
@@ -184,8 +184,8 @@ def arch_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
         "Places to the background pipeline: our bg colorizer has it in every version.",
         ctx.fid_note(),
         FD_NOTE_SHORT,
-        *_skipped_note(runs),
+        *skipped_note(runs),
     ]
     cmds = [] if "V2" in seen else ["dvc exp run -n fg-v2 -S train_fg.version=v2"]
-    table.howto = _howto(from_experiments, cmds)
+    table.howto = howto(from_experiments, cmds)
     return table

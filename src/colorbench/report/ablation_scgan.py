@@ -7,12 +7,12 @@ from typing import Any
 from colorbench.report.content import Context
 from colorbench.report.experiments import (
     Run,
-    _ablation_table,
-    _howto,
-    _run_row,
-    _select,
-    _skipped_note,
+    ablation_table,
     get,
+    howto,
+    run_row,
+    select_runs,
+    skipped_note,
 )
 from colorbench.report.spec import spec
 from colorbench.report.tables import Column, Table
@@ -85,7 +85,7 @@ def _scgan_command(assignments: list[str], twice: float) -> str:
 
 def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) -> Table:
     keys = ["psnr", "ssim", "top1", "cci_ratio"]
-    table = _ablation_table(
+    table = ablation_table(
         "scgan_table2",
         "Ablation: SCGAN Table II layout (switches of train_scgan)",
         ctx,
@@ -93,7 +93,7 @@ def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) 
         [Column.metric(spec(k)) for k in keys],
     )
     seen: dict[str, Run] = {}
-    for r in _select(runs, ctx.params, {f"train_scgan.{k}" for k in SCGAN_KEYS}):
+    for r in select_runs(runs, ctx.params, {f"train_scgan.{k}" for k in SCGAN_KEYS}):
         if "scgan" in r.results.methods:
             seen.setdefault(scgan_setting(r.params, ctx.params), r)
     order = [s for s, _ in SCGAN_SETTINGS] + sorted(
@@ -101,14 +101,14 @@ def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) 
     )
     for setting in order:
         if setting in seen:
-            table.add_row(_run_row([setting], seen[setting], "scgan", keys))
+            table.add_row(run_row([setting], seen[setting], "scgan", keys))
     twice = 2 * _data_fraction(ctx.params)
     table.notes = [
         "Rows: runs differing from params.yaml only in train_scgan."
         + "{"
         + ",".join(SCGAN_KEYS)
         + "}; metrics of method scgan (RGB as generated, the paper's protocol).",
-        *_skipped_note(runs),
+        *skipped_note(runs),
         "Setting labels compare each run's switches with the paper's full SCGAN "
         "(WGAN-GP, attention and perceptual losses, pretrained global net, L1, "
         f"λ_G = {PAPER_LAMBDA_GAN}); data shares (train_scgan.data_fraction) with this run's. "
@@ -132,5 +132,5 @@ def scgan_ablation_table(runs: list[Run], ctx: Context, from_experiments: bool) 
                 f"{setting}: needs train_scgan.data_fraction ≤ 0.5 in params.yaml "
                 f"(it is {twice / 2:g}) so that twice the data exists."
             )
-    table.howto = _howto(from_experiments, cmds)
+    table.howto = howto(from_experiments, cmds)
     return table

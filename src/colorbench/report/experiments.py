@@ -228,7 +228,7 @@ def get(params: dict[str, Any], dotted: str, default: Any = None) -> Any:
     return cur
 
 
-def _select(runs: Iterable[Run], reference: dict[str, Any], allowed: set[str]) -> list[Run]:
+def select_runs(runs: Iterable[Run], reference: dict[str, Any], allowed: set[str]) -> list[Run]:
     """Runs with results whose params differ from the reference only in `allowed` keys."""
     return [
         r
@@ -241,7 +241,7 @@ def _run_label(run: Run) -> str:
     return "current run (workspace)" if run.kind == "workspace" else f"{run.name} ({run.kind})"
 
 
-def _ablation_table(
+def ablation_table(
     name: str, title: str, ctx: Context, labels: list[Column], metrics: list[Column]
 ) -> Table:
     """Label columns, then Run and N (per row: runs may differ in N), then the metrics."""
@@ -253,8 +253,8 @@ def _ablation_table(
     )
 
 
-def _run_row(labels: list[str], run: Run, method: str, keys: list[str]) -> list[Cell]:
-    """A row of `_ablation_table`: `method`'s metrics `keys` in `run`."""
+def run_row(labels: list[str], run: Run, method: str, keys: list[str]) -> list[Cell]:
+    """A row of `ablation_table`: `method`'s metrics `keys` in `run`."""
     r = run.results
     n = Cell(text="?" if r.n_images is None else str(r.n_images))
     return (
@@ -274,7 +274,7 @@ def value_cell(v: Value) -> Cell:
     return cell
 
 
-def _skipped_note(runs: list[Run]) -> list[str]:
+def skipped_note(runs: list[Run]) -> list[str]:
     """Notes shared by the experiment tables: what is left out and why."""
     notes = ["Bold: best value of the column (↑ higher is better, ↓ lower is better)."]
     if any(r.kind != "workspace" and r.results is not None for r in runs):
@@ -293,7 +293,7 @@ def _skipped_note(runs: list[Run]) -> list[str]:
 FD_NOTE_SHORT = "FD-eval: Fréchet distance (evaluator features), not FID."
 
 
-def _howto(from_experiments: bool, cmds: list[str]) -> list[str]:
+def howto(from_experiments: bool, cmds: list[str]) -> list[str]:
     if not cmds:
         return []
     lead = (
