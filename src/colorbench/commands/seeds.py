@@ -27,10 +27,11 @@ def command(n: int, start: int, out: Path, run: bool, exp_json: Path | None) -> 
     """Seed variance: seeds START..START+N-1 of `train_seed`, one DVC experiment each.
 
     \b
-    Each seed is `dvc exp run --temp -S train_seed=S -n seed-S`: only the training
-    stages and what follows re-run (data, split and evaluator keep `seed`), the
-    workspace is left alone, and seeds that already have a finished experiment with
-    the workspace's other params are reused. Then OUT gets, per method and headline
+    The committed run (HEAD's reports/metrics.json, made by `dvc repro`) counts for its
+    own train_seed; every other seed is `dvc exp run --temp -S train_seed=S -n seed-S`:
+    only the training stages and what follows re-run (data, split and evaluator keep
+    `seed`), the workspace is left alone, and seeds that already have a finished
+    experiment with the workspace's other params are reused. Then OUT gets, per method and headline
     metric, mean ± sd across seeds and whether the PSNR ranking and the papers' claims
     (fused beats fg and bg, SCGAN beats the rest, Table IV's trend) hold in every seed.
     The main report links OUT when it exists.

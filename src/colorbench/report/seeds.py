@@ -2,8 +2,9 @@
 same data, split and evaluator -> reports/seeds.md (mean ± sd across seeds, and whether the
 method ranking and the papers' claims survive the training noise).
 
-Each seed is `dvc exp run --temp -S train_seed=S -n seed-S` (the workspace is untouched; DVC's
-run cache skips the unchanged data stages). The summary reads `dvc exp show --json`, whose
+The committed pipeline run (HEAD) counts for its own `train_seed`; every other seed is
+`dvc exp run --temp -S train_seed=S -n seed-S` (the workspace is untouched; DVC's run cache
+skips the unchanged data stages). The summary reads `dvc exp show --json`, whose
 rows carry the headline means of reports/metrics.json.
 """
 
@@ -34,6 +35,13 @@ def exp_command(seed: int) -> list[str]:
     return ["dvc", "exp", "run", "--temp", "-S", f"{SEED_PARAM}={seed}", "-n", exp_name(seed)]
 
 
+def reproduce_command(seed: int, run: Run) -> str:
+    """How to get `run` (seed `seed`) again: its experiment, or the committed pipeline run."""
+    if run.kind == "baseline":
+        return f"git checkout {run.rev[:12]} && dvc repro  # {SEED_PARAM}={seed}: the committed run"
+    return " ".join(exp_command(seed))
+
+
 def run_seed(seed: int, repo: str | Path = ".") -> None:
     """One training seed as a DVC experiment (in a temporary copy of the workspace)."""
     cmd = [sys.executable, "-m", *exp_command(seed)]
@@ -44,14 +52,18 @@ def run_seed(seed: int, repo: str | Path = ".") -> None:
 
 
 def seed_runs(runs: Sequence[Run], seeds: Sequence[int]) -> dict[int, Run]:
-    """The newest experiment with results per wanted seed whose other params equal the
-    workspace's (so a stale experiment from other settings is never mixed in)."""
+    """Per wanted seed, the committed pipeline run (HEAD, `dvc repro`'s results) when it has
+    that seed, else the newest experiment with results; only runs whose other params equal
+    the workspace's count (so a stale run from other settings is never mixed in)."""
     workspace = next((r for r in runs if r.kind == "workspace"), None)
+    head = next((r for r in runs if r.kind == "baseline"), None)
     reference = workspace.params if workspace else {}
     out: dict[int, Run] = {}
     for run in runs:
         seed = get(run.params, SEED_PARAM)
-        if run.kind != "experiment" or run.results is None or seed not in seeds or seed in out:
+        if run is not head and run.kind != "experiment":
+            continue
+        if run.results is None or seed not in seeds or seed in out:
             continue
         if not reference or param_diff(run.params, reference) <= {SEED_PARAM}:
             out[int(seed)] = run
@@ -216,8 +228,8 @@ def render(runs: Sequence[Run], seeds: list[int]) -> str:
         "",
         "```bash",
         f"colorbench seeds {len(seeds)}" + (f" --start {seeds[0]}" if seeds[0] else ""),
-        "# which runs, one DVC experiment per seed:",
-        *(" ".join(exp_command(s)) for s in found),
+        "# which runs, per seed, one DVC experiment (or uses the committed run):",
+        *(reproduce_command(s, by_seed[s]) for s in found),
         "```",
     ]
     if missing:
