@@ -38,7 +38,7 @@ def exp_command(seed: int) -> list[str]:
 def reproduce_command(seed: int, run: Run) -> str:
     """How to get `run` (seed `seed`) again: its experiment, or the committed pipeline run."""
     if run.kind == "baseline":
-        return f"git checkout {run.rev[:12]} && dvc repro  # {SEED_PARAM}={seed}: the committed run"
+        return f"dvc repro  # {SEED_PARAM}={seed}: the committed pipeline run (dvc.lock)"
     return " ".join(exp_command(seed))
 
 
