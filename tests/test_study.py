@@ -184,6 +184,22 @@ def test_build_is_seeded_blind_and_per_participant(inputs, tmp_path: Path) -> No
     assert c.spec["plans"] != a.spec["plans"]
 
 
+def test_image_sizes_do_not_tell_real_from_fake(inputs, tmp_path: Path) -> None:
+    """Every served file has one byte size; the padding changes no pixel (checked against
+    the source images decoded by PIL)."""
+    from PIL import Image
+
+    study = _build(inputs, tmp_path / "s", participants=2)
+    files = sorted((tmp_path / "s" / "images").glob("*.png"))
+    assert len({f.stat().st_size for f in files}) == 1
+    for f in files:
+        entry = study.spec["images"][f.stem]
+        if entry["source"] in METHODS:
+            src = inputs[1] / entry["source"] / f"{entry['image']}.png"
+            want = np.asarray(Image.open(src).convert("RGB"))
+            assert np.array_equal(np.asarray(Image.open(f).convert("RGB")), want)
+
+
 def test_build_errors_are_one_line(inputs, tmp_path: Path) -> None:
     with pytest.raises(ColorbenchError, match="needs 87 distinct"):
         _build(inputs, tmp_path / "x", groups=80)

@@ -28,6 +28,7 @@ import numpy as np
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
+from colorbench.study.pngpad import pad_pngs
 
 KINDS = ("fooling", "rating")
 CRITERIA = ("naturalness", "bleeding", "colourfulness")
@@ -253,6 +254,7 @@ def build_study(cfg: BuildConfig) -> dict:
             rest = ids[n_fool:] if "fooling" in cfg.kinds else ids
             spec["rating"] = _rating(cfg, rest, images)
         spec["images"] = images.index
+        pad_pngs(sorted((tmp / "images").glob("*.png")))  # sizes must not tell real from fake
         spec["participants"] = [f"P{i + 1:02d}" for i in range(cfg.participants)]
         spec["plans"] = {
             p: _plan(spec, np.random.default_rng([cfg.seed, 4, i]))
