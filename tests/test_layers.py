@@ -15,7 +15,10 @@ SRC = REPO / "src"
 PKG = SRC / "colorbench"
 # lower layer -> packages/modules it must not import, even lazily
 FORBIDDEN = {
-    "colorbench.colorize": ("colorbench.methods",),
+    "colorbench.colorize.engine": ("colorbench.methods",),  # colorize.stage is above both
+    "colorbench.colorize.checkpoints": ("colorbench.methods",),
+    "colorbench.colorize.pairs": ("colorbench.methods",),
+    "colorbench.colorize.workers": ("colorbench.methods",),
     "colorbench.models": ("colorbench.methods", "colorbench.infer", "colorbench.colorize"),
     "colorbench.train": ("colorbench.methods",),
     "colorbench.infer": ("colorbench.methods", "colorbench.colorize"),

@@ -101,7 +101,7 @@ def method_modules(src: Path) -> dict[str, str]:
 def declarations(src: Path) -> set[Path]:
     """What the method registry runs of every method when it looks one up: each declaring
     module and the colorbench modules it imports at module level (not inside functions)."""
-    todo = [module_file(src, m) for m in set(method_modules(src).values())]
+    todo = [f for m in set(method_modules(src).values()) for f, _ in _with_parents(src, m)]
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
@@ -269,6 +269,15 @@ def write_deps(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> 
         top: files - nets if any(n.startswith(f"{top}@") for n in closures) else files
         for top, files in groups(closures).items()
     }
+    # A matrix over an empty list (colorize_method before any method is listed) has no
+    # stages yet: its code is what its command runs, read from dvc.yaml itself.
+    raw = yaml.safe_load((root / "dvc.yaml").read_text()).get("stages", {})
+    for stage, spec in raw.items():
+        if stage not in common and isinstance(spec, dict) and "cmd" in spec:
+            files = closure(src, entry_points(root, spec["cmd"]))
+            if module_file(src, METHOD_REGISTRY) in files:
+                files |= declarations(src)
+            common[stage] = files
     lines = (root / "dvc.yaml").read_text().splitlines(keepends=True)
     out: list[str] = []
     stage, in_stages, i = None, False, 0

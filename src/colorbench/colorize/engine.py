@@ -26,12 +26,11 @@ from tqdm import tqdm
 
 from colorbench import color
 from colorbench.batching import header_pixels, net_batch, plan_batches
+from colorbench.colorize import DEFAULT_MODEL_SIZE
 from colorbench.colorize.workers import Prefetcher, Writer
 from colorbench.device import as_device
 from colorbench.errors import ColorbenchError
 from colorbench.infer import load_rgb, output_paths, save_png
-
-DEFAULT_MODEL_SIZE = 256
 
 Predictor = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 

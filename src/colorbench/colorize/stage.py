@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from colorbench.colorize import DEFAULT_MODEL_SIZE
 from colorbench.errors import ColorbenchError
-from colorbench.methods.base import DEFAULT_MODEL_SIZE, ColorizeJob
+from colorbench.methods.base import ColorizeJob
 from colorbench.protocols import Protocol
 
 

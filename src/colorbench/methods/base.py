@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from colorbench.colorize import DEFAULT_MODEL_SIZE
 from colorbench.errors import ColorbenchError
 
 if TYPE_CHECKING:
     from colorbench.protocols import Protocol
-
-DEFAULT_MODEL_SIZE = 256  # the side a model sees when neither the caller nor its file says
 
 
 @dataclass

@@ -64,6 +64,9 @@ class Overlay(Method):
     def matches(self, name: str) -> bool:
         return _FOLDER.fullmatch(name) is not None
 
+    def alpha_of(self, name: str) -> float | None:
+        return parse_alpha(name)
+
     def label_for(self, name: str) -> str:
         alpha = parse_alpha(name)
         return f"{name} (α={alpha:g})" if alpha is not None else name

@@ -7,7 +7,6 @@ LaTeX (and the figures) agree on labels and on which cell is bold.
 
 from __future__ import annotations
 
-from colorbench.methods.overlay import parse_alpha as overlay_alpha  # noqa: F401 (report API)
 from colorbench.metrics.registry import BY_KEY, FD_EVAL_LABEL, Metric  # noqa: F401
 
 MetricSpec = Metric  # the report's name for a row of colorbench.metrics.registry
@@ -50,6 +49,14 @@ def method_order(methods: list[str]) -> list[str]:
     from colorbench.methods import registry
 
     return registry.order(methods)
+
+
+def overlay_alpha(method: str) -> float | None:
+    """α of an overlay folder (the method that declares `alpha_of`), else None."""
+    from colorbench.methods import registry
+
+    alpha_of = getattr(registry.find(method), "alpha_of", None)
+    return alpha_of(method) if alpha_of else None
 
 
 def method_label(method: str) -> str:
