@@ -188,7 +188,7 @@ def pipeline_report(args: argparse.Namespace) -> None:
         l1 = torch.rand(1, 1, SIZE, SIZE) * 2 - 1
         ref = pipeline_forward(fg, bg, fusion, l1, args.strategy)
         got, _, _ = stages(fg, bg, fusion, l1, args.strategy)
-        assert torch.allclose(ref, got), "benchmark stages differ from infer.pipeline_forward"
+        assert torch.allclose(ref, got), "benchmark stages differ from fused.pipeline_forward"
         counter = FlopCounterMode(display=False)
         with counter:
             pipeline_forward(fg, bg, fusion, l1, args.strategy)

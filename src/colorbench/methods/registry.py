@@ -1,7 +1,7 @@
-"""Method lookup by name. Every module in colorbench.methods, and every folder's `method.py`,
-that declares `METHODS` is found here, so adding a method never touches a dispatcher, a CLI choice list or
-a report table. Modules are imported on first lookup; they keep heavy imports (torch) inside
-`colorize`, so the report and the CLI's help stay light."""
+"""Method lookup by name. Every module in colorbench.methods, and every folder's method.py,
+that declares `METHODS` is found here, so adding a method never touches a dispatcher, a CLI
+choice list or a report table. Modules are imported on first lookup; they keep heavy imports
+(torch) inside `colorize`, so the report and the CLI's help stay light."""
 
 from __future__ import annotations
 

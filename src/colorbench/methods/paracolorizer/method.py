@@ -24,11 +24,11 @@ class Generator(Method):
         self.checkpoints = {"model": f"{name}.pt"}
         self.help = f"the {name} generator (--checkpoint models/{name}.pt)"
 
-    def _check(self, loaded) -> None:
+    def _check(self, loaded, path: Path) -> None:
         trained_as = loaded.meta.get("name")  # unet | fg | bg for colorbench's own generators
         if trained_as in GENERATORS and trained_as != self.name:
             raise ColorbenchError(
-                f"--method {self.name}: {self._file} is the {trained_as!r} generator (trained "
+                f"--method {self.name}: {path} is the {trained_as!r} generator (trained "
                 f"by train_{trained_as}); use --method {trained_as}, or the {self.name} model "
                 f"(models/{self.name}.pt)"
             )
@@ -36,12 +36,12 @@ class Generator(Method):
     def colorize(self, job: ColorizeJob) -> list[Path]:
         from colorbench.colorize.checkpoints import colorize_with_checkpoint
 
-        self._file = job.checkpoint("model")
+        path = job.checkpoint("model")
         return colorize_with_checkpoint(
-            self._file, job.inputs, job.out_dir, kind="generator", method=self.name,
-            check=self._check, size=job.size, batch_size=job.batch_size, device=job.device,
-            names=job.ids, workers=job.workers, fallback_size=job.fallback_size,
-            rejects=job.rejects,
+            path, job.inputs, job.out_dir, kind="generator", method=self.name,
+            check=lambda loaded: self._check(loaded, path), size=job.size,
+            batch_size=job.batch_size, device=job.device, names=job.ids, workers=job.workers,
+            fallback_size=job.fallback_size, rejects=job.rejects,
         )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 SCGAN generates RGB. The paper scores that RGB as generated (method `scgan`: the paper's
 protocol); colorbench's other methods keep the input's L and predict ab, so `scgan_l` takes
 the ab of the generated RGB (colour.py) and puts it on the input's full-resolution L, through
-colorbench.infer like every other method. One forward pass writes both. The RGB as generated
+the colorize engine like every other method. One forward pass writes both. The RGB as generated
 is resized (bilinear) to the input's size when the model saw another size. The predicted
 saliency map is resized to each input's size and written as uint8 gray PNG
 `<saliency_dir>/<id>.png`, the same format as data/saliency, so the two can be compared.
