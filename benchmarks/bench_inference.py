@@ -1,6 +1,6 @@
 """ParaColorizer's whole test pipeline (fg + bg colorizers, then the fusion network) at
 256x256 on this CPU, with the paper-size models, next to a plain matmul on the same machine;
-then colorize throughput (img/s) against batch size, and `colorbench.infer.colorize_images`
+then colorize throughput (img/s) against batch size, and `colorbench.colorize.engine.colorize_images`
 end to end with the batch the pixel budget picks vs batch 1 vs the old fixed batch 16.
 
 Prints per-image latency and throughput at batch 1 and batch 16, the pipeline's FLOPs
@@ -28,7 +28,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from colorbench import color
-from colorbench.infer import pipeline_forward, predict_ab_small
+from colorbench.colorize.engine import predict_ab_small
+from colorbench.methods.paracolorizer.fused import pipeline_forward
 from colorbench.models.registry import build_fusion, build_generator
 
 SIZE = 256
@@ -102,7 +103,7 @@ def sweep(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from colorbench import batching
-    from colorbench.infer import colorize_images
+    from colorbench.colorize.engine import colorize_images
 
     torch.manual_seed(0)
     fg = build_generator(PAPER["fg"]).eval()
@@ -187,7 +188,7 @@ def pipeline_report(args: argparse.Namespace) -> None:
         l1 = torch.rand(1, 1, SIZE, SIZE) * 2 - 1
         ref = pipeline_forward(fg, bg, fusion, l1, args.strategy)
         got, _, _ = stages(fg, bg, fusion, l1, args.strategy)
-        assert torch.allclose(ref, got), "benchmark stages differ from infer.pipeline_forward"
+        assert torch.allclose(ref, got), "benchmark stages differ from fused.pipeline_forward"
         counter = FlopCounterMode(display=False)
         with counter:
             pipeline_forward(fg, bg, fusion, l1, args.strategy)

@@ -47,10 +47,10 @@ def networks() -> dict[str, tuple[torch.nn.Module, torch.Tensor, int | None]]:
     from torchvision.models import vgg16
 
     from colorbench.detect.maskrcnn import build_model
+    from colorbench.methods.scgan.global_net import GlobalNet
+    from colorbench.methods.scgan.nets import SCGANGenerator
     from colorbench.models.densefuse import DenseFuse
-    from colorbench.models.global_net import GlobalNet
     from colorbench.models.registry import build_discriminator, build_generator, from_checkpoint
-    from colorbench.models.scgan import SCGANGenerator
     from colorbench.saliency.u2net import U2NETP
 
     gray, rgb = torch.randn(2, 1, SIZE, SIZE), torch.randn(2, 3, SIZE, SIZE)

@@ -18,15 +18,15 @@ import time
 
 import torch
 
-from colorbench.metrics.evaluator_net import SmallCNN
-from colorbench.train.scgan import EvaluatorFeatures
-from colorbench.train.scgan_parts import (
+from colorbench.methods.scgan.parts import (
     Nets,
     SCGANSettings,
     SCGANSystem,
     critics_loss,
     generator_loss,
 )
+from colorbench.methods.scgan.perceptual import EvaluatorFeatures
+from colorbench.metrics.evaluator_net import SmallCNN
 
 
 def make_step(system: SCGANSystem, phase: int):

@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from colorbench.methods.paracolorizer.train_colorizer import ColorizerSteps  # noqa: E402
+from colorbench.methods.paracolorizer.train_fusion import FusionSteps  # noqa: E402
 from colorbench.params import section  # noqa: E402
-from colorbench.train.colorizer import ColorizerSteps  # noqa: E402
-from colorbench.train.fusion import FusionSteps  # noqa: E402
 from colorbench.train.loop import LoopConfig, Position, StepContext, TrainLoop  # noqa: E402
 
 

@@ -64,10 +64,10 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="edge-sweep-"))
     _data(work, args.n)
 
-    from colorbench.colorize_stage import colorize_with_checkpoint
+    from colorbench.colorize.checkpoints import colorize_with_checkpoint
     from colorbench.data.manifest import image_path, read_manifest, select
+    from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
     from colorbench.metrics.stats import bootstrap_ci, paired_test
-    from colorbench.train.colorizer import train_colorizer
 
     profile = yaml.safe_load((ROOT / "profiles" / "synthetic.yaml").read_text())
     base = {**profile["train_fg"], "seed": 0, "device": "cpu", "num_workers": 0}
@@ -80,7 +80,9 @@ def main() -> None:
                             crops_dir=work / "crops", out=model, progress=False,
                             checkpoint_root=work / "ck", log_root=work / "logs" / name)  # fmt: skip
         paths = [image_path(work / "prep", i) for i in ids]
-        colorize_with_checkpoint(model, paths, work / "out" / name, method="fg", names=ids)
+        colorize_with_checkpoint(
+            model, paths, work / "out" / name, kind="generator", method="fg", names=ids
+        )
         ssim[name] = _ssim(work, name, ids)
     out = {"n_test": len(ids), "work": str(work)}
     for name, v in ssim.items():

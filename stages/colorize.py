@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from colorbench.colorize_stage import run_stage
+from colorbench.colorize.stage import run_stage
+from colorbench.methods import registry
 from colorbench.params import load_params, section
 from colorbench.protocols import get
 from colorbench.stage_utils import run_main
@@ -13,7 +14,7 @@ from colorbench.stage_utils import run_main
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("method", help="gray | unet | fg | bg | scgan | overlay | fused | external")
+    parser.add_argument("method", help=" | ".join(registry.names()))
     parser.add_argument("--alpha", help="overlay weight of fg (folder overlay_a<ALPHA>)")
     parser.add_argument("--name", help="external method declared in colorize.external")
     parser.add_argument("--protocol", help="evaluation set declared in params protocols")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 
 from colorbench.errors import ColorbenchError
+from colorbench.methods.paracolorizer import GENERATORS as NAMES
+from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 from colorbench.params import section
 from colorbench.stage_utils import run_main
-from colorbench.train.colorizer import NAMES, train_colorizer
 from colorbench.weights_manifest import write_ledger
 
 

@@ -5,9 +5,9 @@ Multi-GPU: torchrun --nproc_per_node=N stages/train_fusion.py
 
 from __future__ import annotations
 
+from colorbench.methods.paracolorizer.train_fusion import train_fusion
 from colorbench.params import section
 from colorbench.stage_utils import run_main
-from colorbench.train.fusion import train_fusion
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 
 from colorbench.detect.coco import source_annotations
+from colorbench.methods.scgan.train_global import train_global
 from colorbench.params import section
 from colorbench.stage_utils import run_main
-from colorbench.train.global_net import train_global
 
 
 def main() -> None:

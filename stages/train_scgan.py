@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from colorbench.methods.scgan.train import train_scgan
 from colorbench.params import section
 from colorbench.stage_utils import run_main
-from colorbench.train.scgan import train_scgan
 
 
 def main() -> None:

@@ -46,19 +46,19 @@ def train(trainer: str, root: Path, workers: int, run: str, kill_at: int | None)
           "checkpoint_root": root / run / "ckpt", "log_root": root / run / "logs",
           "progress": False, "on_step_end": hook}  # fmt: skip
     if trainer in ("unet", "fg", "bg"):
-        from colorbench.train.colorizer import train_colorizer
+        from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 
         train_colorizer(trainer, params, **kw)
     elif trainer == "fusion":
-        from colorbench.train.fusion import train_fusion
+        from colorbench.methods.paracolorizer.train_fusion import train_fusion
 
         train_fusion(params, **kw)
     elif trainer == "global":
-        from colorbench.train.global_net import train_global
+        from colorbench.methods.scgan.train_global import train_global
 
         train_global(params, **kw)
     else:
-        from colorbench.train.scgan import train_scgan
+        from colorbench.methods.scgan.train import train_scgan
 
         train_scgan(params, saliency_dir=root / "saliency", evaluator_path=root / "evaluator.pt",
                     **kw)  # fmt: skip

@@ -7,9 +7,10 @@ import pytest
 from _metrics_data import write_prepared
 from PIL import Image
 
-from colorbench.baselines import import_external, write_gray
 from colorbench.color import gray_rgb
 from colorbench.errors import ColorbenchError
+from colorbench.methods.external import import_external
+from colorbench.methods.gray import write_gray
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from PIL import Image
 
 from colorbench import batching
 from colorbench.batching import HOST_PX_BUDGET, net_batch, plan_batches
-from colorbench.infer import colorize_images, fuse_images
+from colorbench.colorize.engine import colorize_images
+from colorbench.methods.paracolorizer.fused import fuse_images
 from colorbench.models.densefuse import DenseFuse
 from colorbench.models.registry import build_generator
 

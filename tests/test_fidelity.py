@@ -12,8 +12,12 @@ from test_train_data import make_prepared
 
 from colorbench import losses
 from colorbench.errors import ColorbenchError
+from colorbench.methods.paracolorizer.train_colorizer import (
+    ColorizerSteps,
+    apply_version,
+    train_colorizer,
+)
 from colorbench.models.checkpoint import load_model
-from colorbench.train.colorizer import ColorizerSteps, apply_version, train_colorizer
 from colorbench.train.data import colorizer_dataset, stack
 from colorbench.train.loop import LoopConfig, Position, StepContext, TrainLoop
 

@@ -50,8 +50,8 @@ def coco(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_coco_categories_become_multi_hot_targets(coco: dict[str, Path]) -> None:
+    from colorbench.methods.scgan.global_labels import find_labels
     from colorbench.train.data import load_manifest
-    from colorbench.train.global_labels import find_labels
 
     df = load_manifest(coco["prepared"])
     assert find_labels(df, {}) is None  # no labels, no annotations
@@ -69,8 +69,8 @@ def test_coco_categories_become_multi_hot_targets(coco: dict[str, Path]) -> None
 
 
 def test_class_labels_win_when_present(coco: dict[str, Path]) -> None:
+    from colorbench.methods.scgan.global_labels import find_labels
     from colorbench.train.data import load_manifest
-    from colorbench.train.global_labels import find_labels
 
     df = load_manifest(coco["prepared"])
     df["label"] = ["ab"[i % 2] for i in range(len(df))]
@@ -80,9 +80,9 @@ def test_class_labels_win_when_present(coco: dict[str, Path]) -> None:
 
 
 def test_multilabel_pretraining_feeds_scgan(coco: dict[str, Path]) -> None:
+    from colorbench.methods.scgan.train import train_scgan
+    from colorbench.methods.scgan.train_global import train_global
     from colorbench.models.checkpoint import load_model
-    from colorbench.train.global_net import train_global
-    from colorbench.train.scgan import train_scgan
 
     root = coco["root"]
     with pytest.raises(ColorbenchError, match="COCO instance annotations"):
@@ -107,8 +107,8 @@ def test_multilabel_pretraining_feeds_scgan(coco: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("mode", ["random", "none"])
 def test_unused_global_net_is_recorded_not_trained(coco: dict[str, Path], mode: str) -> None:
-    from colorbench.train.global_net import train_global
-    from colorbench.train.scgan import train_scgan
+    from colorbench.methods.scgan.train import train_scgan
+    from colorbench.methods.scgan.train_global import train_global
 
     root = coco["root"]
     # No labels at all, yet train_global succeeds: SCGAN will not use its output.

@@ -11,8 +11,11 @@ from skimage import color as skcolor
 from torch import nn
 
 from colorbench import color
+from colorbench.colorize.engine import colorize_images
 from colorbench.errors import ColorbenchError
-from colorbench.infer import colorize_images, fuse_images, load_rgb, overlay_images
+from colorbench.infer import load_rgb
+from colorbench.methods.overlay import overlay_images
+from colorbench.methods.paracolorizer.fused import fuse_images
 from colorbench.models.registry import build_fusion, build_generator
 
 # Rounding the output to uint8 RGB moves L by at most ~0.27: half a code value in every

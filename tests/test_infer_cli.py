@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorbench.cli import main
-from colorbench.colorize_stage import run_stage
+from colorbench.colorize.stage import run_stage
 from colorbench.data.manifest import COLUMNS
 from colorbench.errors import ColorbenchError
 from colorbench.models.checkpoint import save_model

@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from colorbench import protocols as proto
-from colorbench.colorize_stage import run_stage
+from colorbench.colorize.stage import run_stage
 from colorbench.data.manifest import COLUMNS
 from colorbench.errors import ColorbenchError
 

@@ -10,10 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorbench.errors import ColorbenchError
-from colorbench.models.critics import PatchCritic, build_critics
-from colorbench.models.global_net import GlobalNet, load_features_strict
-from colorbench.models.scgan import SCGANGenerator, build_generator, level_sizes
-from colorbench.scgan_losses import (
+from colorbench.methods.scgan.critics import PatchCritic, build_critics
+from colorbench.methods.scgan.global_net import GlobalNet, load_features_strict
+from colorbench.methods.scgan.losses import (
     PerceptualLoss,
     VGG16Conv33,
     attention_loss,
@@ -22,6 +21,7 @@ from colorbench.scgan_losses import (
     gradient_penalty,
     pixel_loss,
 )
+from colorbench.methods.scgan.nets import SCGANGenerator, build_generator, level_sizes
 
 
 @pytest.mark.parametrize(("size", "n_levels"), [(64, 7), (128, 8)])

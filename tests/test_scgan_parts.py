@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from colorbench.errors import ColorbenchError
-from colorbench.models.global_net import GlobalNet
-from colorbench.train.scgan_parts import (
+from colorbench.methods.scgan.global_net import GlobalNet
+from colorbench.methods.scgan.parts import (
     Nets,
     SCGANSettings,
     SCGANSystem,

@@ -107,10 +107,10 @@ def _kw(d: dict[str, Path]) -> dict:
 
 
 def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
+    from colorbench.methods.scgan.colorize import colorize_scgan
+    from colorbench.methods.scgan.train import train_scgan
+    from colorbench.methods.scgan.train_global import train_global
     from colorbench.models.checkpoint import load_model
-    from colorbench.scgan_infer import colorize_scgan
-    from colorbench.train.global_net import train_global
-    from colorbench.train.scgan import train_scgan
 
     root = data["root"]
     g_metrics = train_global(
@@ -181,7 +181,7 @@ def _check_both_protocols(gen, prepared: Path, out: Path, out_l: Path, names: li
 
 
 def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> None:
-    from colorbench.train.scgan import train_scgan
+    from colorbench.methods.scgan.train import train_scgan
 
     root = data["root"]
     kw = {
@@ -211,7 +211,7 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
     last = model.global_features.state_dict()
     assert any(not torch.equal(first[k], last[k]) for k in first if "weight" in k)
     # data_fraction: a seeded subset of the train split (the paper's 1/10 vs 1/5 ImageNet)
-    from colorbench.train.scgan import train_subset
+    from colorbench.methods.scgan.data import train_subset
 
     half = train_scgan({**params, "data_fraction": 0.5}, **kw)
     assert "phase1/val_psnr" in half
@@ -224,7 +224,7 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
 
 
 def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
-    from colorbench.train.scgan import train_scgan
+    from colorbench.methods.scgan.train import train_scgan
 
     (data["saliency"] / "img000.png").unlink()
     with pytest.raises(ColorbenchError, match="saliency maps missing"):
@@ -239,7 +239,7 @@ def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
 
 
 def test_global_net_needs_two_labelled_classes(data: dict[str, Path]) -> None:
-    from colorbench.train.global_net import train_global
+    from colorbench.methods.scgan.train_global import train_global
 
     manifest = data["prepared"] / "manifest.csv"
     df = pd.read_csv(manifest)
@@ -250,8 +250,8 @@ def test_global_net_needs_two_labelled_classes(data: dict[str, Path]) -> None:
 
 
 def test_batchnorm_recalibration_gives_exact_statistics(data: dict[str, Path]) -> None:
-    from colorbench.models.global_net import GlobalNet
-    from colorbench.train.global_net import LabelledGray, recalibrate_batchnorm
+    from colorbench.methods.scgan.global_net import GlobalNet
+    from colorbench.methods.scgan.train_global import LabelledGray, recalibrate_batchnorm
 
     ids = [f"img{i:03d}" for i in range(16)]
     ds = LabelledGray(data["prepared"], ids, [i % 2 for i in range(16)], size=SIZE, flip=False)

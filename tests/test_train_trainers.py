@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from test_train_data import make_crops, make_prepared
 
 from colorbench.errors import ColorbenchError
+from colorbench.methods.paracolorizer.train_colorizer import ColorizerSteps, train_colorizer
+from colorbench.methods.paracolorizer.train_fusion import FusionSteps, train_fusion
 from colorbench.models.checkpoint import load_model
-from colorbench.train.colorizer import ColorizerSteps, train_colorizer
 from colorbench.train.data import colorizer_dataset, stack
-from colorbench.train.fusion import FusionSteps, train_fusion
 from colorbench.train.loop import LoopConfig, Position, StepContext, TrainLoop
 
 TINY = {

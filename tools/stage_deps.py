@@ -33,6 +33,8 @@ import yaml
 
 PKG = "colorbench"
 REGISTRY = "colorbench.models.registry"
+METHODS = "colorbench.methods"
+METHOD_REGISTRY = "colorbench.methods.registry"
 _MODULE_STRING = re.compile(r"^colorbench(\.\w+)+(:\w+)?$")
 
 
@@ -80,6 +82,39 @@ def generator_modules(src: Path) -> dict[str, str]:
         ):
             return ast.literal_eval(node.value)
     return {}
+
+
+def method_modules(src: Path) -> dict[str, str]:
+    """Method name -> the module declaring it (`NAMES` in methods/X.py or methods/X/method.py), read
+    without importing anything: colorbench.methods.registry finds them at run time."""
+    out: dict[str, str] = {}
+    base = module_file(src, METHODS).parent
+    for path in sorted([*base.glob("*.py"), *base.glob("*/method.py")]):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "NAMES" for t in node.targets
+            ):
+                out.update(dict.fromkeys(ast.literal_eval(node.value), module_name(src, path)))
+    return out
+
+
+def declarations(src: Path) -> set[Path]:
+    """What the method registry runs of every method when it looks one up: each declaring
+    module and the colorbench modules it imports at module level (not inside functions)."""
+    todo = [f for m in set(method_modules(src).values()) for f, _ in _with_parents(src, m)]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        name = module_name(src, path)
+        tree = ast.parse(path.read_text())
+        top = ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)])
+        for imported in _imported_names(top, name, path.name == "__init__.py"):
+            if imported.split(".")[0] == PKG:
+                todo += [f for f, _ in _with_parents(src, imported) if f not in seen]
+    return seen
 
 
 def _with_parents(src: Path, name: str) -> list[tuple[Path, str]]:
@@ -144,6 +179,7 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
     profiles = [root / "params.yaml", *sorted((root / "profiles").glob("*.yaml"))]
     all_params = [yaml.safe_load(p.read_text()) or {} for p in profiles if p.is_file()]
     table = generator_modules(src)
+    methods, declared = method_modules(src), declarations(src)
     with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
         stages = list(repo.index.stages)
     result = {}
@@ -158,9 +194,14 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
             for arch in _archs(_lookup(params, key))
         }
         cmd = " ".join(s.cmd) if isinstance(s.cmd, list) else s.cmd
-        files = closure(src, entry_points(root, cmd))
+        files, extra = closure(src, entry_points(root, cmd)), set()
+        if module_file(src, METHOD_REGISTRY) in files:
+            # The method a colorize stage names runs whole; the others their declarations.
+            extra = {methods[w] for w in shlex.split(cmd) if w in methods}
+            files = closure(src, entry_points(root, cmd), extra) | declared
         if module_file(src, REGISTRY) in files:  # the networks its registry will build
-            files = closure(src, entry_points(root, cmd), {table[a] for a in archs if a in table})
+            extra |= {table[a] for a in archs if a in table}
+            files |= closure(src, entry_points(root, cmd), extra)
         result[s.name] = (files, deps)
     return result
 
@@ -228,6 +269,15 @@ def write_deps(root: Path, closures: dict[str, tuple[set[Path], list[str]]]) -> 
         top: files - nets if any(n.startswith(f"{top}@") for n in closures) else files
         for top, files in groups(closures).items()
     }
+    # A matrix over an empty list (colorize_method before any method is listed) has no
+    # stages yet: its code is what its command runs, read from dvc.yaml itself.
+    raw = yaml.safe_load((root / "dvc.yaml").read_text()).get("stages", {})
+    for stage, spec in raw.items():
+        if stage not in common and isinstance(spec, dict) and "cmd" in spec:
+            files = closure(src, entry_points(root, spec["cmd"]))
+            if module_file(src, METHOD_REGISTRY) in files:
+                files |= declarations(src)
+            common[stage] = files
     lines = (root / "dvc.yaml").read_text().splitlines(keepends=True)
     out: list[str] = []
     stage, in_stages, i = None, False, 0

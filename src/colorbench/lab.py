@@ -1,4 +1,4 @@
-"""CIE Lab (D65, 2°) of RGB images in numpy alone, for data-side code (prepare, baselines,
+"""CIE Lab (D65, 2°) of RGB images in numpy alone, for data-side code (prepare, gray,
 saliency): no torch, kornia or scipy to import (skimage.color pulls in scipy, ~0.5 s).
 
 `rgb_to_lab` follows skimage.color.rgb2lab operation for operation in float32 (what

@@ -128,6 +128,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "colorize": {
         "batch_size": int, "overlay_alphas": ListOf(NUM),
         "fusion_strategy": Choice(("addition", "l1norm")), "external": MapOf(str),
+        "methods": ListOf(str),
     },
     "evaluate": {
         "metrics": ListOf(str), "fid_mode": Choice(("standard", "piq")), "bootstrap": int,

@@ -8,35 +8,26 @@ import click
 
 from colorbench.commands import _options as opt
 
-COMBINED = ("overlay", "fused")
-SINGLE = {"unet": "generator", "fg": "generator", "bg": "generator", "scgan": "scgan"}
 
-
-def _resolve_method(method: str, alpha: float) -> tuple[str, float]:
-    """Validate --method before any model loads: `overlay_a<alpha>` (the DVC stage's output
-    name) means overlay with that alpha; a typo must not silently run some checkpoint."""
-    import re
-
+def _resolve_method(method: str):
+    """Validate --method before any model loads (colorbench.methods.registry): a typo must
+    not silently run some checkpoint."""
     from colorbench.errors import ColorbenchError
-    from colorbench.models import registry
+    from colorbench.methods import registry
 
-    match = re.fullmatch(r"overlay_a(.+)", method)
-    if match:
-        try:
-            alpha = float(match.group(1))
-        except ValueError:
-            alpha = -1.0
-        if not 0.0 <= alpha <= 1.0:
-            raise ColorbenchError(f"--method {method}: alpha must be a number in [0, 1]")
-        return "overlay", alpha
-    if method in SINGLE or method in COMBINED:
-        return method, alpha
-    try:  # a plugin's checkpoint kind with a predictor is a method too
-        registry.predictor(method)
-    except ColorbenchError:
-        choices = ", ".join([*SINGLE, *COMBINED, "overlay_a<alpha>"])
+    found = registry.find(method)
+    if found is None:
+        choices = ", ".join(registry.choices())
         raise ColorbenchError(f"unknown --method {method!r}; use one of {choices}") from None
-    return method, alpha
+    return found
+
+
+def _method_help() -> str:
+    """--method's help from the registry, read when help is shown (no torch import)."""
+    from colorbench.methods import registry
+
+    shown = zip(registry.choices(), registry.all_methods(), strict=True)
+    return "The method: " + "; ".join(f"{name}: {m.help}" for name, m in shown if m.help) + "."
 
 
 @click.command(name="colorize")
@@ -44,10 +35,9 @@ def _resolve_method(method: str, alpha: float) -> tuple[str, float]:
     "--method",
     "-m",
     required=True,
-    help="unet | fg | bg | scgan (one checkpoint), fused (fg + bg + fusion network), "
-    "overlay (alpha*fg + (1-alpha)*bg; overlay_a<alpha> sets --alpha too).",
+    help=_method_help(),
 )
-@opt.file_option("--checkpoint", help="Model file for unet/fg/bg/scgan (e.g. models/fg.pt).")
+@opt.file_option("--checkpoint", help="Model file of a one-model method (e.g. models/fg.pt).")
 @opt.dir_option(
     "--input",
     "input_dir",
@@ -116,53 +106,35 @@ def command(
       colorbench colorize --method fused --fg models/fg.pt --bg models/bg.pt \\
           --fusion models/fusion.pt --strategy l1norm --input photos --out col
     """
-    import tempfile
+    from colorbench.infer import list_images, output_paths
+    from colorbench.methods.base import ColorizeJob
 
-    from colorbench.colorize_stage import colorize_with_checkpoint, fuse_with_checkpoint
-    from colorbench.errors import ColorbenchError
-    from colorbench.infer import list_images, output_paths, overlay_images
-
-    method, alpha = _resolve_method(method, alpha)
+    chosen = _resolve_method(method)
+    job_check = getattr(chosen, "check", None)
     paths = list_images(input_dir)
     output_paths(paths, out_dir)  # refuse early, before any model runs
     rejects: list[tuple[Path, str]] = []
-    common = {"size": size, "batch_size": batch_size, "device": device, "rejects": rejects}
-
-    if method not in COMBINED:
-        if checkpoint is None:
-            raise ColorbenchError(f"--method {method} needs --checkpoint PATH")
-        outs = colorize_with_checkpoint(checkpoint, paths, out_dir, method=method, **common)
-        _report_rejects(out_dir, rejects, len(outs))
+    job = ColorizeJob(
+        name=method,
+        inputs=paths,
+        ids=[p.stem for p in paths],
+        out_dir=Path(out_dir),
+        checkpoints={"model": checkpoint, "fg": fg_ckpt, "bg": bg_ckpt, "fusion": fusion_ckpt},
+        options={"alpha": alpha, "fusion_strategy": strategy},
+        device=device,
+        batch_size=batch_size,
+        size=size,
+        rejects=rejects,
+    )
+    job.checkpoints = {k: v for k, v in job.checkpoints.items() if v is not None}
+    if job_check is not None:
+        job_check(job)
+    outs = chosen.colorize(job)
+    _report_rejects(out_dir, rejects, len(outs))
+    if "model" in chosen.checkpoints:
         click.echo(f"colorized {len(outs)} image(s) into {out_dir}", err=True)
-        return
-
-    needed = {"--fg": fg_ckpt, "--bg": bg_ckpt}
-    if method == "fused":
-        needed["--fusion"] = fusion_ckpt
-    missing = [k for k, v in needed.items() if v is None]
-    if missing:
-        raise ColorbenchError(f"--method {method} needs {' '.join(missing)}")
-    with tempfile.TemporaryDirectory(prefix="colorbench-colorize-") as tmp:
-        fg = colorize_with_checkpoint(fg_ckpt, paths, Path(tmp) / "fg", method="fg", **common)
-        _report_rejects(out_dir, rejects, len(fg))
-        paths = [p for p in paths if p not in {r for r, _ in rejects}]  # the same fail for bg
-        common["rejects"] = None
-        bg = colorize_with_checkpoint(bg_ckpt, paths, Path(tmp) / "bg", method="bg", **common)
-        names = [p.stem for p in paths]
-        if method == "overlay":
-            outs = overlay_images(fg, bg, out_dir, alpha, names=names)
-        else:
-            outs = fuse_with_checkpoint(
-                fusion_ckpt,
-                fg,
-                bg,
-                out_dir,
-                strategy=strategy,
-                batch_size=batch_size,
-                device=device,
-                names=names,
-            )
-    click.echo(f"{method}: wrote {len(outs)} image(s) into {out_dir}", err=True)
+    else:
+        click.echo(f"{chosen.name}: wrote {len(outs)} image(s) into {out_dir}", err=True)
 
 
 def _report_rejects(out_dir: Path, rejects: list[tuple[Path, str]], n_done: int) -> None:

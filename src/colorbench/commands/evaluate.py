@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import click
 
-_METRICS_HELP = (
-    "Comma-separated metrics (default: all). psnr, ssim, lpips, colorfulness (also gives "
-    "colorfulness_abs and delta_colorful), cci (cci_ratio), cni, top1, fid, evaluator_fd."
-)
+
+def _metrics_help() -> str:
+    """--metrics' help from colorbench.metrics.registry (what each name turns on)."""
+    from colorbench.metrics.registry import evaluated
+
+    names = []
+    for m in evaluated():
+        if m.request == m.key:
+            more = [k for k in m.group if k != m.key]
+            names.append(m.key + (f" (also gives {' and '.join(more)})" if more else ""))
+        elif m.request:
+            names.append(f"{m.request} ({m.key})")
+    return "Comma-separated metrics (default: all). " + ", ".join(names) + "."
+
+
+_METRICS_HELP = _metrics_help()
 
 
 def read_labels(path: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
+from colorbench.methods.paracolorizer import GENERATORS
 
 
 def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def command() -> None:
 
 
 @command.command("colorizer")
-@click.argument("name", type=click.Choice(["unet", "fg", "bg"]))
+@click.argument("name", type=click.Choice(list(GENERATORS)))
 @_common
 @opt.dir_option(
     "--crops", default="data/crops", help="Crops dir (boxes.csv, crops/) for use_crops."
@@ -92,7 +93,7 @@ def colorizer(name: str, crops: Path, out: Path | None, **common: Any) -> None:
     gan_epochs, batch_size, lr_pretrain, lr_gan, lambda_l1, lambda_edge, use_crops,
     use_background, checkpoint_every) and the global seed, device, num_workers.
     """
-    from colorbench.train.colorizer import train_colorizer
+    from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 
     _train(train_colorizer, f"train_{name}", name, crops_dir=crops, out=out, **common)
 
@@ -103,7 +104,7 @@ def colorizer(name: str, crops: Path, out: Path | None, **common: Any) -> None:
 def fusion(out: Path, **common: Any) -> None:
     """Train the DenseFuse fusion autoencoder (section train_fusion: width, epochs,
     batch_size, lr, lambda_ssim, checkpoint_every)."""
-    from colorbench.train.fusion import train_fusion
+    from colorbench.methods.paracolorizer.train_fusion import train_fusion
 
     _train(train_fusion, "train_fusion", out=out, **common)
 
@@ -116,8 +117,8 @@ def global_net(out: Path, **common: Any) -> None:
     (section train_global: width, epochs, batch_size, lr). Labels: the manifest's classes,
     else the COCO categories of the annotations declared in prepare.sources."""
     from colorbench.detect.coco import annotations_from_sources
+    from colorbench.methods.scgan.train_global import train_global
     from colorbench.params import section
-    from colorbench.train.global_net import train_global
 
     sources = section("prepare", common["params_file"]).get("sources", [])
     _train(train_global, "train_global", out=out, annotations=annotations_from_sources(sources),
@@ -142,7 +143,7 @@ def scgan(
 ) -> None:
     """Train SCGAN in two phases (section train_scgan; Table II ablations are its switches:
     gan, attention_loss, perceptual, global_net, pixel_loss)."""
-    from colorbench.train.scgan import train_scgan
+    from colorbench.methods.scgan.train import train_scgan
 
     _train(
         train_scgan,

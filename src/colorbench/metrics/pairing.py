@@ -8,36 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench.errors import ColorbenchError
+from colorbench.metrics import registry as _registry
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 FID_MODES = ("standard", "piq")
 
-# What a requested name switches on (names users type -> metric keys produced).
-GROUPS: dict[str, tuple[str, ...]] = {
-    "psnr": ("psnr",),
-    "ssim": ("ssim",),
-    "lpips": ("lpips",),
-    "colorfulness": ("colorfulness", "colorfulness_abs", "delta_colorful"),
-    "colorfulness_abs": ("colorfulness", "colorfulness_abs", "delta_colorful"),
-    "delta_colorful": ("colorfulness", "colorfulness_abs", "delta_colorful"),
-    "cci": ("colorfulness", "cci_ratio"),
-    "cci_ratio": ("colorfulness", "cci_ratio"),
-    "cni": ("cni",),
-    "top1": ("top1",),
-    "fid": ("fid",),
-    "evaluator_fd": ("evaluator_fd",),
-}
-DEFAULT_METRICS = (
-    "psnr", "ssim", "lpips", "colorfulness", "cci", "cni", "top1", "fid", "evaluator_fd",
-)  # fmt: skip
-# Output order; per-image metrics become csv columns.
-ORDER = (
-    "psnr", "ssim", "lpips", "colorfulness", "colorfulness_abs", "delta_colorful",
-    "cci_ratio", "cni", "top1", "fid", "evaluator_fd",
-)  # fmt: skip
-PER_IMAGE = ("psnr", "ssim", "lpips", "colorfulness", "colorfulness_abs", "cni", "top1")
-PIXEL = frozenset({"psnr", "ssim", "colorfulness", "colorfulness_abs", "cni"})
-NETWORK = frozenset({"lpips", "top1", "fid", "evaluator_fd"})
+# Views of colorbench.metrics.registry, the one table of metrics.
+GROUPS: dict[str, tuple[str, ...]] = _registry.groups()
+DEFAULT_METRICS = tuple(m.request for m in _registry.evaluated() if m.request)
+ORDER = tuple(m.key for m in _registry.evaluated())  # output order
+PER_IMAGE = tuple(m.key for m in _registry.evaluated() if m.per_image)  # csv columns
+PIXEL = frozenset(m.key for m in _registry.evaluated() if m.evaluator == "pixel")
+NETWORK = frozenset(m.key for m in _registry.evaluated() if m.evaluator == "network")
 
 
 def resolve_metrics(names: Iterable[str] | None) -> list[str]:

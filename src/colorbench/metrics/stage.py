@@ -27,6 +27,7 @@ import numpy as np
 
 from colorbench.atomic import atomic_dir, atomic_file
 from colorbench.errors import ColorbenchError
+from colorbench.metrics.registry import HEADLINE  # noqa: F401 (seeds.py reads it here)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +58,6 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 # The numbers people compare across runs (and the experiment tables read); everything else
 # stays in the details file. evaluator_fd stands in for FID on the synthetic profile.
-HEADLINE = ("psnr", "ssim", "lpips", "fid", "evaluator_fd", "delta_colorful", "cci_ratio", "top1")
 
 
 def headline(result: dict) -> dict:

@@ -28,7 +28,7 @@ from colorbench.models.patchgan import PatchGAN
 Builder = Callable[[dict[str, Any]], nn.Module]
 Predictor = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
-PLUGIN_MODULES = ("colorbench.models.scgan",)
+PLUGIN_MODULES = ("colorbench.methods.scgan.nets",)
 
 # Generator networks are imported only when their arch is built, so a stage runs (and its
 # DVC deps list) only the network its params pick: editing resunet.py re-runs fg and bg,

@@ -1,63 +1,16 @@
-"""What each metric is called in a table, how it is formatted and which direction is better.
+"""The report's tables: which metrics each shows, in which order, and the methods' rows.
 
-One table of facts so markdown, csv and LaTeX (and the figures) agree on labels and on
-which cell is bold.
+Each metric's label, LaTeX label, digits and direction come from colorbench.metrics.registry
+and each method's label and order from colorbench.methods.registry, so markdown, csv and
+LaTeX (and the figures) agree on labels and on which cell is bold.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from colorbench.metrics.registry import BY_KEY, FD_EVAL_LABEL, Metric  # noqa: F401
 
-FD_EVAL_LABEL = "Fréchet distance (evaluator features), not FID"
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    key: str
-    label: str  # markdown / csv header
-    latex: str  # LaTeX header (already escaped)
-    higher_is_better: bool | None  # None: no "best" (e.g. raw colourfulness)
-    digits: int
-    scale: float = 1.0  # display scale: 100 for shares shown as percentages
-
-    @property
-    def arrow(self) -> str:
-        return {True: " ↑", False: " ↓", None: ""}[self.higher_is_better]
-
-    @property
-    def latex_arrow(self) -> str:
-        return {True: r" $\uparrow$", False: r" $\downarrow$", None: ""}[self.higher_is_better]
-
-
-_SPECS = [
-    MetricSpec("delta_colorful", "ΔColorful", r"$\Delta$Colorful", False, 2),
-    MetricSpec("fid", "FID", "FID", False, 2),
-    MetricSpec("lpips", "LPIPS", "LPIPS", False, 3),
-    MetricSpec("psnr", "PSNR (dB)", "PSNR (dB)", True, 2),
-    MetricSpec("ssim", "SSIM", "SSIM", True, 4),
-    MetricSpec("top1", "Top-1 (%)", r"Top-1 (\%)", True, 2, 100.0),
-    MetricSpec("cci_ratio", "CCI ratio (%)", r"CCI ratio (\%)", True, 2, 100.0),
-    MetricSpec("cni", "CNI", "CNI", True, 3),
-    MetricSpec(
-        "evaluator_fd",
-        "FD-eval (evaluator features, not FID)",
-        r"FD-eval (evaluator features, not FID)",
-        False,
-        2,
-    ),
-    MetricSpec("saliency_mae", "Saliency MAE", "Saliency MAE", False, 3),
-    MetricSpec("saliency_iou", "Saliency IoU@0.5", "Saliency IoU@0.5", True, 3),
-    MetricSpec("colorfulness", "Colourfulness M", "Colourfulness $M$", None, 2),
-    MetricSpec(
-        "colorfulness_abs",
-        "Colourfulness M (|rg|,|yb| variant)",
-        r"Colourfulness $M$ ($|rg|,|yb|$ variant)",
-        None,
-        2,
-    ),
-]
-SPECS: dict[str, MetricSpec] = {s.key: s for s in _SPECS}
+MetricSpec = Metric  # the report's name for a row of colorbench.metrics.registry
+SPECS: dict[str, MetricSpec] = BY_KEY
 
 # Column order of the all-metrics table; unknown metrics follow in name order.
 ALL_ORDER = [
@@ -90,42 +43,26 @@ def spec(key: str) -> MetricSpec:
     return MetricSpec(key, key, latex_escape(key), None, 4)
 
 
-_OVERLAY = re.compile(r"^overlay_a(?P<alpha>\d+(?:\.\d*)?)$")
-_FIXED_ORDER = ["gray", "unet", "fg", "bg"]
-_LATE_ORDER = ["fused", "scgan", "scgan_l"]
+def method_order(methods: list[str]) -> list[str]:
+    """Results folders in table order: each method's declared order (colorbench.methods),
+    then external methods by name."""
+    from colorbench.methods import registry
+
+    return registry.order(methods)
 
 
 def overlay_alpha(method: str) -> float | None:
-    m = _OVERLAY.match(method)
-    return float(m.group("alpha")) if m else None
+    """α of an overlay folder (the method that declares `alpha_of`), else None."""
+    from colorbench.methods import registry
 
-
-def method_order(methods: list[str]) -> list[str]:
-    """gray, unet, fg, bg, overlays by α, fused, scgan, scgan_l, then external methods by name."""
-    fixed = [m for m in _FIXED_ORDER if m in methods]
-    overlays = sorted((m for m in methods if overlay_alpha(m) is not None), key=overlay_alpha)
-    late = [m for m in _LATE_ORDER if m in methods]
-    known = set(fixed) | set(overlays) | set(late)
-    others = sorted(m for m in methods if m not in known)
-    return fixed + overlays + late + others
-
-
-METHOD_LABELS = {
-    "gray": "gray (input)",
-    "unet": "unet (V1, pix2pix U-Net)",
-    "fg": "fg (foreground GAN)",
-    "bg": "bg (background GAN)",
-    "fused": "fused (ParaColorizer)",
-    "scgan": "scgan (SCGAN, RGB as generated: paper protocol)",
-    "scgan_l": "scgan_l (SCGAN ab on the input's L)",
-}
+    alpha_of = getattr(registry.find(method), "alpha_of", None)
+    return alpha_of(method) if alpha_of else None
 
 
 def method_label(method: str) -> str:
-    a = overlay_alpha(method)
-    if a is not None:
-        return f"{method} (α={a:g})"
-    return METHOD_LABELS.get(method, method)
+    from colorbench.methods import registry
+
+    return registry.label(method)
 
 
 _LATEX_SPECIAL = {

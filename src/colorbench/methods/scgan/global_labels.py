@@ -63,7 +63,7 @@ class GlobalLabels:
 
 def class_labels(df: Any, _annotations: Mapping[str, Path]) -> GlobalLabels | None:
     """Single-label classes from the manifest's `label` column (train rows define them)."""
-    from colorbench.train.global_net import labelled_rows
+    from colorbench.methods.scgan.train_global import labelled_rows
 
     ids, names = labelled_rows(df, "train")
     classes = sorted(set(names))

@@ -187,10 +187,10 @@ def train_global(
     `annotations`: {source name: instances json}). `global_net` is train_scgan.global_net:
     unless `pretrained`, nothing is trained and `out` records why (`write_unused`).
     """
+    from colorbench.methods.scgan.global_labels import find_labels
+    from colorbench.methods.scgan.global_net import GlobalNet
     from colorbench.metrics.stage import write_json
-    from colorbench.models.global_net import GlobalNet
     from colorbench.train.data import image_size, load_manifest
-    from colorbench.train.global_labels import find_labels
 
     if global_net != "pretrained":
         write_unused(

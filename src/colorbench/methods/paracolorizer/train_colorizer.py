@@ -35,6 +35,7 @@ import torch
 
 from colorbench.color import net_to_rgb
 from colorbench.errors import ColorbenchError
+from colorbench.methods.paracolorizer import GENERATORS as NAMES  # noqa: E402
 from colorbench.train.common import (
     ValBatchHooks,
     grid,
@@ -48,7 +49,6 @@ from colorbench.train.common import (
 )
 from colorbench.train.loop import Phase, StepContext
 
-NAMES = ("unet", "fg", "bg")
 REQUIRED = (
     "generator",
     "pretrain_epochs",

@@ -3,7 +3,7 @@
 SCGAN generates RGB. The paper scores that RGB as generated (method `scgan`: the paper's
 protocol); colorbench's other methods keep the input's L and predict ab, so `scgan_l` takes
 the ab of the generated RGB (colour.py) and puts it on the input's full-resolution L, through
-colorbench.infer like every other method. One forward pass writes both. The RGB as generated
+the colorize engine like every other method. One forward pass writes both. The RGB as generated
 is resized (bilinear) to the input's size when the model saw another size. The predicted
 saliency map is resized to each input's size and written as uint8 gray PNG
 `<saliency_dir>/<id>.png`, the same format as data/saliency, so the two can be compared.
@@ -25,7 +25,7 @@ from colorbench.errors import ColorbenchError
 
 
 class SCGANWriter:
-    """An infer.py predictor that also writes, per batch, the saliency maps (`saliency_dir`)
+    """A colorize-engine predictor that also writes, per batch, the saliency maps (`saliency_dir`)
     and the RGB as generated (`rgb_dir`); it returns the ab for the L-preserving output.
 
     colorize_images calls its predictor once per batch, in input order; the writer consumes
@@ -44,7 +44,7 @@ class SCGANWriter:
         self.cursor = 0
 
     def __call__(self, model: nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
-        from colorbench.models.scgan import rgb_to_ab_norm
+        from colorbench.methods.scgan.nets import rgb_to_ab_norm
 
         rgb, sal = model(l_norm)
         if self.saliency_dir is not None and sal is None:
@@ -116,8 +116,8 @@ def colorize_scgan_paths(
     given, rgb_dir/<name>.png (the RGB as generated: the paper's protocol) and
     saliency_dir/<name>.png (the predicted saliency maps), each at its input's size. A model
     trained without the saliency branch writes colour only."""
-    from colorbench.colorize_stage import model_size
-    from colorbench.infer import as_device, colorize_images
+    from colorbench.colorize.engine import colorize_images, model_size
+    from colorbench.device import as_device
     from colorbench.models.checkpoint import load_checkpoint
     from colorbench.models.registry import predictor
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,15 @@ from torch import nn
 
 from colorbench.color import net_to_rgb
 from colorbench.errors import ColorbenchError
+from colorbench.methods.scgan.data import SaliencyImages, stack_batch, train_subset
+from colorbench.methods.scgan.parts import (
+    Nets,
+    SCGANSettings,
+    SCGANSystem,
+    critics_loss,
+    generator_loss,
+)
+from colorbench.methods.scgan.perceptual import perceptual_network
 from colorbench.train.common import (
     ValBatchHooks,
     grid,
@@ -34,137 +43,10 @@ from colorbench.train.common import (
     save_trained,
     with_epochs,
 )
-from colorbench.train.data import PreparedImages, to_sample
 from colorbench.train.loop import Phase, StepContext
-from colorbench.train.scgan_parts import (
-    Nets,
-    SCGANSettings,
-    SCGANSystem,
-    critics_loss,
-    generator_loss,
-)
 
 KIND = "scgan"
 RUN_NAME = "train_scgan"
-
-
-# ---- data ---------------------------------------------------------------------------------
-
-
-def read_saliency(path: Path, size: int) -> torch.Tensor:
-    """A saliency PNG (uint8 gray) as 1×size×size float in [0, 1]."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L")
-            if im.size != (size, size):
-                im = im.resize((size, size), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
-    except FileNotFoundError as exc:
-        raise ColorbenchError(f"{path} is missing; re-run the saliency stage") from exc
-    return torch.from_numpy(arr.copy())[None]
-
-
-class SaliencyImages(PreparedImages):
-    """Prepared images with their saliency maps, flipped together.
-
-    Samples: {"L": 1×H×W (L/50 − 1), "rgb": 3×H×W in [-1, 1], "saliency": 1×H×W in [0, 1]}.
-    """
-
-    def __init__(
-        self,
-        prepared_dir: str | os.PathLike,
-        saliency_dir: str | os.PathLike,
-        ids: Sequence[str],
-        *,
-        size: int,
-        seed: int = 0,
-        flip: bool = True,
-    ) -> None:
-        super().__init__(prepared_dir, ids, size=size, seed=seed, flip=flip, salt="scgan")
-        self.saliency_dir = Path(saliency_dir)
-        missing = [i for i in self.ids if not (self.saliency_dir / f"{i}.png").is_file()]
-        if missing:
-            raise ColorbenchError(
-                f"{len(missing)} of {len(self.ids)} saliency maps missing in {self.saliency_dir} "
-                f"(e.g. {missing[0]}.png); run the saliency stage (dvc repro saliency)"
-            )
-
-    def getitem_epoch(self, index: int, epoch: int) -> dict[str, Any]:
-        rgb_u8, ident = self.load(index)
-        flip = self.flipped(index, epoch)
-        sample = to_sample(rgb_u8, ident, flip)
-        sal = read_saliency(self.saliency_dir / f"{ident}.png", self.size)
-        if flip:
-            sal = sal.flip(-1)
-        return {"L": sample["L"], "rgb": sample["rgb"] * 2.0 - 1.0, "saliency": sal}
-
-
-def train_subset(ids: Sequence[str], fraction: float, seed: int) -> list[str]:
-    """A seeded share of `ids`: a prefix of one permutation, so a larger fraction contains
-    every image of a smaller one (SCGAN's "w/o attention loss" run adds data)."""
-    if fraction >= 1:
-        return list(ids)
-    order = np.random.default_rng(seed).permutation(len(ids))
-    keep = max(1, round(fraction * len(ids)))
-    return [ids[i] for i in sorted(order[:keep])]
-
-
-def stack_batch(dataset: SaliencyImages, indices: Sequence[int]) -> dict[str, torch.Tensor]:
-    items = [dataset[i] for i in indices]
-    return {k: torch.stack([it[k] for it in items]) for k in ("L", "rgb", "saliency")}
-
-
-# ---- perceptual networks ------------------------------------------------------------------
-
-
-class EvaluatorFeatures(nn.Module):
-    """The synthetic profile's evaluator as a perceptual network.
-
-    Its `features()` are globally pooled vectors; a perceptual loss wants a spatial map, as
-    VGG's conv3_3 (H/4) is. So we run `features()` (the evaluator's own input handling) and
-    take the output of its second stride-2 block (H/4) with a forward hook; models without
-    such a `body` fall back to the pooled features.
-    """
-
-    def __init__(self, evaluator: nn.Module) -> None:
-        super().__init__()
-        self.evaluator = evaluator
-        body = getattr(evaluator, "body", None)
-        self.tap = body[1] if isinstance(body, nn.Sequential) and len(body) > 1 else None
-
-    def forward(self, rgb01: torch.Tensor) -> torch.Tensor:
-        if self.tap is None:
-            return self.evaluator.features(rgb01)
-        captured: list[torch.Tensor] = []
-        handle = self.tap.register_forward_hook(lambda _m, _i, out: captured.append(out))
-        try:
-            self.evaluator.features(rgb01)
-        finally:
-            handle.remove()
-        return captured[0]
-
-
-def perceptual_network(
-    settings: SCGANSettings, evaluator_path: str | os.PathLike
-) -> tuple[nn.Module | None, str]:
-    """(frozen feature extractor on RGB in [0, 1], its description) or (None, "off")."""
-    if not settings.use_perceptual:
-        return None, "off"
-    if settings.perceptual_net == "evaluator":
-        from colorbench.metrics.evaluator_net import load_evaluator
-
-        model, _ = load_evaluator(evaluator_path, "cpu")
-        return EvaluatorFeatures(model), f"evaluator ({evaluator_path}, H/4 block)"
-    from torchvision.models import vgg16
-
-    from colorbench.scgan_losses import VGG16Conv33
-    from colorbench.weights import require
-
-    net = vgg16(weights=None)
-    net.load_state_dict(torch.load(require("vgg16"), map_location="cpu", weights_only=True))
-    return VGG16Conv33(net.features), "vgg16 conv3_3 (ImageNet)"
 
 
 # ---- steps --------------------------------------------------------------------------------
@@ -226,7 +108,7 @@ class SCGANSteps(ValBatchHooks):
         return out
 
     def _predict(self, ctx: StepContext) -> dict[str, torch.Tensor]:
-        from colorbench.models.scgan import rgb_to_ab_norm
+        from colorbench.methods.scgan.nets import rgb_to_ab_norm
 
         b = self.val_batch(ctx)
         rgb, sal = ctx.unwrap("G")(b["L"])

@@ -1,9 +1,5 @@
-"""Methods that need no training: `gray` (the colourless input itself, a floor) and
-`external` (another method's outputs, e.g. DeOldify or DDColor, imported by file stem).
-
-Both write outputs/<method>/<id>.png (outputs/<protocol>/<method>/ in the DAG) for the ids
-of one split or evaluation protocol, atomically.
-"""
+"""Method `external`: another method's outputs (e.g. DeOldify or DDColor), declared in params
+`colorize.external: {name: folder}` and imported by file stem into outputs/<protocol>/<name>/."""
 
 from __future__ import annotations
 
@@ -15,61 +11,13 @@ from pathlib import Path
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
 from colorbench.interrupts import quiet_worker
+from colorbench.methods.base import ColorizeJob, Method
+from colorbench.methods.gray import split_ids
 
 log = logging.getLogger(__name__)
 
+NAMES = ("external",)
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def _split_ids(prepared_dir: str | os.PathLike, split: str) -> list[str]:
-    from colorbench.data.manifest import read_manifest, select
-
-    if not (Path(prepared_dir) / "manifest.csv").is_file():
-        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run `dvc repro prepare`")
-    ids = select(read_manifest(prepared_dir), split=split, role="main")["id"].tolist()
-    if not ids:
-        raise ColorbenchError(f"the prepared data in {prepared_dir} has no '{split}' images")
-    return ids
-
-
-def _gray_one(args: tuple[Path, Path]) -> None:
-    from PIL import Image
-
-    from colorbench.lab import gray_rgb
-    from colorbench.metrics.decode import read_rgb
-
-    src, dst = args
-    Image.fromarray(gray_rgb(read_rgb(src))).save(dst)
-
-
-def _map(fn, jobs: list, workers: int, desc: str) -> None:
-    from tqdm import tqdm
-
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
-            for _ in tqdm(pool.map(fn, jobs, chunksize=16), total=len(jobs), desc=desc):
-                pass
-    else:
-        for job in tqdm(jobs, desc=desc):
-            fn(job)
-
-
-def write_gray(
-    prepared_dir: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    split: str = "test",
-    workers: int = 0,
-    ids: list[str] | None = None,
-) -> int:
-    """out_dir/<id>.png = colorbench.lab.gray_rgb(image) for the split's images (or the
-    given `ids`); returns the number written."""
-    from colorbench.data.manifest import image_path
-
-    ids = _split_ids(prepared_dir, split) if ids is None else ids
-    with atomic_dir(out_dir) as tmp:
-        jobs = [(image_path(prepared_dir, i), tmp / f"{i}.png") for i in ids]
-        _map(_gray_one, jobs, workers, "gray")
-    return len(ids)
 
 
 def _index(folder: Path) -> dict[str, Path]:
@@ -128,7 +76,7 @@ def import_external(
     folder = Path(folder)
     if not folder.is_dir():
         raise ColorbenchError(f"external outputs folder {folder} does not exist")
-    ids = _split_ids(prepared_dir, split) if ids is None else ids
+    ids = split_ids(prepared_dir, split) if ids is None else ids
     rows = select(read_manifest(prepared_dir), role="main").set_index("id")
     files = _index(folder)
     missing = [i for i in ids if i not in files]
@@ -165,3 +113,32 @@ def import_external(
     if extra:
         log.info("extra files not in the %s split: %s", split, ", ".join(extra[:20]))
     return report
+
+
+class External(Method):
+    name, order, self_atomic = "external", 10_000, True
+    help = "another method's outputs, a folder declared in colorize.external (--name)"
+
+    def output_name(self, asked: str, alpha: str | None = None, name: str | None = None) -> str:
+        return (name or self.name) if asked == self.name else asked
+
+    def folder_name(self, job: ColorizeJob) -> str:
+        external = job.options.get("external") or {}
+        if not job.name or job.name == self.name or job.name not in external:
+            shown = None if job.name == self.name else job.name
+            raise ColorbenchError(
+                f"external method {shown!r} is not declared in params colorize.external "
+                f"({sorted(external)})"
+            )
+        return job.name
+
+    def colorize(self, job: ColorizeJob) -> list[Path]:
+        if job.prepared_dir is None:
+            raise ColorbenchError("external methods are imported by the pipeline (dvc repro)")
+        name = self.folder_name(job)
+        import_external(job.options["external"][name], job.prepared_dir, job.out_dir,
+                        workers=job.workers, ids=job.ids)  # fmt: skip
+        return sorted(job.out_dir.glob("*.png"))
+
+
+METHODS = [External()]

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from colorbench.models.global_net import scaled
+from colorbench.methods.scgan.global_net import scaled
 
 # 70x70 PatchGAN (pix2pix): C64-C128-C256-C512, 4x4 kernels, strides 2, 2, 2, 1, then 1 ch.
 PATCH70 = ((64, 2), (128, 2), (256, 2), (512, 1))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorbench.errors import ColorbenchError
-from colorbench.models.global_net import (
+from colorbench.methods.scgan.global_net import (
     DOWNSAMPLE,
     GlobalFeatures,
     conv_block,
@@ -193,8 +193,8 @@ def predict_ab(model: nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
 
 
 def _register() -> None:
+    from colorbench.methods.scgan.global_net import build_global_net
     from colorbench.models import registry
-    from colorbench.models.global_net import build_global_net
 
     registry.register_kind("scgan", build_generator, predict_ab)
     registry.register_kind("global_net", build_global_net)

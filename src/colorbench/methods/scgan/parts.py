@@ -18,10 +18,9 @@ import torch
 from torch import nn
 
 from colorbench.errors import ColorbenchError
-from colorbench.models.critics import build_critics
-from colorbench.models.global_net import load_features_strict
-from colorbench.models.scgan import GLOBAL_MODES, SCGANGenerator
-from colorbench.scgan_losses import (
+from colorbench.methods.scgan.critics import build_critics
+from colorbench.methods.scgan.global_net import load_features_strict
+from colorbench.methods.scgan.losses import (
     GAN_LOSSES,
     PIXEL_LOSSES,
     PerceptualLoss,
@@ -32,6 +31,7 @@ from colorbench.scgan_losses import (
     pixel_loss,
     weighted_image,
 )
+from colorbench.methods.scgan.nets import GLOBAL_MODES, SCGANGenerator
 
 PERCEPTUAL_NETS = ("evaluator", "vgg16")
 
