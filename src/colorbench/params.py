@@ -43,7 +43,11 @@ TRAIN_SEED_SECTIONS = (
 
 def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
-    params = load_params(path, only=name)
+    return section_of(load_params(path, only=name), name)
+
+
+def section_of(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """`section` of params already loaded (and checked) by load_params."""
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
     # `data_seed` keeps the global seed for data choices made inside a trainer (SCGAN's subset).

@@ -4,7 +4,7 @@ from this module.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,17 @@ def annotations_option(note: str = "") -> Decorator:
     )
 
 
-def parse_annotations(values: tuple[str, ...], prepared: str | Path) -> dict[str, str]:
-    """`SOURCE=PATH` pairs, or a bare PATH that applies to every source in the manifest."""
+def parse_annotations(
+    values: tuple[str, ...], prepared: str | Path, params: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """`SOURCE=PATH` pairs, or a bare PATH that applies to every source in the manifest;
+    none given: the annotations that the params file's prepare.sources declare."""
     from colorbench.data.manifest import read_manifest
 
+    if not values and params:
+        from colorbench.detect.coco import annotations_from_sources
+
+        return annotations_from_sources((params.get("prepare") or {}).get("sources", []))
     out: dict[str, str] = {}
     bare = [v for v in values if "=" not in v]
     for v in values:

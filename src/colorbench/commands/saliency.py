@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
+from colorbench.commands._bind import bind_params
 
 
 @click.command("saliency")
@@ -37,7 +38,10 @@ from colorbench.commands import _options as opt
     show_default=True,
     help="Min-max stretch each deep map (U^2-Net's test script); default keeps the sigmoid.",
 )
-def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
+@bind_params("saliency")
+def command(
+    prepared: Path, out: Path, annotations: tuple[str, ...], params: dict, **options: Any
+) -> None:
     """Write OUT/<id>.png (uint8 0..255, the prepared size) for every image of PREPARED.
 
     \b
@@ -47,11 +51,13 @@ def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: 
                       `colorbench weights import DIR` (DIR holding u2netp.pth)
     """
     from colorbench.saliency import run_saliency
+    from colorbench.weights_manifest import write_ledger
 
     # Every other option is named after a run_saliency keyword argument.
     s = run_saliency(
-        prepared, out, annotations=opt.parse_annotations(annotations, prepared), **options
+        prepared, out, annotations=opt.parse_annotations(annotations, prepared, params), **options
     )
+    write_ledger(out)  # the pretrained files it loaded, which the report lists
     msg = f"{out}: {s.images} saliency maps ({options['backend']})"
     if options["backend"] == "masks":
         msg += f", {s.empty} all-zero"

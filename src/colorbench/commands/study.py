@@ -198,6 +198,20 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
         click.echo(f"tables in {out}")
 
 
+@command.command("tables")
+@opt.dir_option("--studies", required=True, help="Committed studies, <dir>/<name>/responses/.")
+@opt.dir_option("--out", required=True, help="The tables, e.g. reports/study (replaced).")
+def tables(studies: Path, out: Path) -> None:
+    """Score every study of STUDIES into OUT: Table III, SCGAN's perceptual columns,
+    agreement, participants (a README saying so when there is none): the DVC stage."""
+    from colorbench.study.tables import write_study_reports
+
+    scores = write_study_reports(studies, out)
+    names = ", ".join(s["name"] for s in scores) or "none with responses"
+    n = len(scores)
+    click.echo(f"study: scored {n} stud{'y' if n == 1 else 'ies'} ({names}) -> {out}")
+
+
 def _fmt(v: dict[str, Any]) -> str:
     if v["mean"] is None:
         return "n/a"

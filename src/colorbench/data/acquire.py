@@ -100,11 +100,11 @@ def _block(params: Mapping[str, Any], name: str, defaults: Mapping[str, Any]) ->
 
 def acquire(
     dataset: str,
+    out: str | os.PathLike,
     params: Mapping[str, Any] | None = None,
-    out: str | os.PathLike | None = None,
     root: str | os.PathLike = ".",
 ) -> dict[str, Any]:
-    """Write data/raw/<dataset>/ (or `out`) atomically; returns a summary.
+    """Write `out` (the DAG's data/raw/<dataset>/) atomically; returns a summary.
 
     `params` is params.yaml's `acquire` section merged with the global keys (`seed`,
     `num_workers`), as `colorbench.params.section("acquire")` returns it. Relative paths
@@ -114,7 +114,7 @@ def acquire(
     root = Path(root)
     if dataset not in DATASETS:
         raise ColorbenchError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    out = Path(out) if out is not None else root / "data" / "raw" / dataset
+    out = _resolve(root, out)
     seed = int(params.get("seed", 0))
     if dataset == "synthetic":
         return acquire_synthetic(out, _block(params, "synthetic", SYNTHETIC_DEFAULTS), seed, params)

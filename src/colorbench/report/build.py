@@ -49,16 +49,18 @@ def _table_protocol(params: dict[str, Any], table: str, results: Results) -> str
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics_details.json")
-    per_image: Path = Path("reports/per_image")
-    outputs: Path = Path("outputs")
-    prepared: Path = Path("data/prepared")
-    logs: Path = Path("logs")
-    out: Path = Path("reports")
-    saliency_pred: Path = Path("outputs_saliency/scgan")
-    saliency_gt: Path = Path("data/saliency")
-    study: Path = Path("reports/study")  # the `study` stage's human-evaluation tables
-    crops: Path = Path("data/crops")  # read for its weights_loaded.json only
+    """Every folder the report reads or writes; dvc.yaml's `report` stage spells them."""
+
+    metrics: Path  # the evaluate stage's metrics_details.json
+    per_image: Path
+    outputs: Path
+    prepared: Path
+    logs: Path
+    out: Path
+    saliency_pred: Path  # SCGAN's predicted maps
+    saliency_gt: Path
+    study: Path  # the `study` stage's human-evaluation tables
+    crops: Path  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
     fid_mode: str | None = None  # params evaluate.fid_mode, to flag a stale metrics.json
