@@ -180,7 +180,7 @@ def test_stage_and_cli(fx: ImageNetFixture, tmp_path: Path, monkeypatch, capsys)
     monkeypatch.chdir(tmp_path)
     _placed(fx, tmp_path / "cache")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": _params(fx)}))
-    assert _stage().main(["imagenet"]) == 0
+    assert _stage("imagenet") == 0
     assert (tmp_path / "data" / "raw" / "imagenet" / "val_labels.csv").is_file()
     result = CliRunner().invoke(cli, ["acquire", "imagenet", "--out", "elsewhere"])
     assert result.exit_code == 0, result.output

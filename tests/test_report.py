@@ -29,6 +29,7 @@ from colorbench.report import (
     content,
     experiments,
 )
+from colorbench.report.build import ablation_tables
 from colorbench.report.figures import choose_ids
 from colorbench.report.load import load_metrics, load_training_logs, results_from_dict
 from colorbench.report.tables import to_csv, to_latex, to_markdown
@@ -515,7 +516,7 @@ def test_exp_show_parser_and_ablation_tables() -> None:
 
     results = results_from_dict(metrics_json())
     ctx = _ctx(results, params)
-    edge, arch, sc = experiments.ablation_tables(runs, ctx, from_experiments=True)
+    edge, arch, sc = ablation_tables(runs, ctx, from_experiments=True)
     assert [r[0].text for r in edge.rows] == ["0.00", "0.50", "1.00"]  # mixed excluded
     assert _bold_rows(edge, "ssim") == ["1.00"]
     md = to_markdown(edge)
@@ -587,7 +588,7 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
     results = results_from_dict(metrics_json())
     ctx = _ctx(results, params)
     runs = [experiments.current_run(results, params)]
-    edge, arch, sc = experiments.ablation_tables(runs, ctx, from_experiments=False)
+    edge, arch, sc = ablation_tables(runs, ctx, from_experiments=False)
     lam = params["train_fg"]["lambda_edge"]
     assert [r[0].text for r in edge.rows] == [f"{lam:.2f}"]
     assert edge.rows[0][1].text == "current run (workspace)"

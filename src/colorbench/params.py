@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ def section_of(params: dict[str, Any], name: str) -> dict[str, Any]:
     if name in TRAIN_SEED_SECTIONS and out.get("train_seed") is not None:
         out["seed"] = out["train_seed"]
     return out
+
+
+def lookup(tree: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    """tree["a"]["b"] for "a.b", or `default` where a key is missing."""
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
 
 
 def profile_path(name: str, root: str | os.PathLike = ".") -> Path:

@@ -36,22 +36,14 @@ class CommaList(click.ParamType):
         return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def _lookup(tree: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = tree
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
-
-
 def _spec(section: str, dotted: str, top: bool = True) -> Any:
     """The schema entry of `dotted` inside `section` (or, with `top`, failing that from the
     file's top: `report.baseline`); None where the schema has none."""
+    from colorbench.params import lookup
     from colorbench.params_schema import DERIVED, FILE, GLOBAL, SECTIONS
 
     for tree in ({**GLOBAL, **DERIVED, **SECTIONS.get(section, {})}, FILE if top else {}):
-        spec = _lookup(tree, dotted)
+        spec = lookup(tree, dotted, _MISSING)
         if spec is not _MISSING:
             return spec
     return None
@@ -77,7 +69,7 @@ def bound_settings(
 
     keys: option name -> dotted key looked up in the section (global keys included), then
     from the file's top. An option given on the command line keeps its value."""
-    from colorbench.params import load_params, section_of
+    from colorbench.params import load_params, lookup, section_of
     from colorbench.params_schema import check
 
     full = load_params(params_file, only=section) if params_file else {}
@@ -86,9 +78,9 @@ def bound_settings(
     by_name = {p.name: p for p in ctx.command.params}
     for name, dotted in keys.items():
         from_file = ctx.get_parameter_source(name) in (None, click.core.ParameterSource.DEFAULT)
-        raw = _lookup(cfg, dotted)
+        raw = lookup(cfg, dotted, _MISSING)
         if raw is _MISSING:
-            raw = _lookup(full, dotted)
+            raw = lookup(full, dotted, _MISSING)
         if from_file and raw is not _MISSING:
             try:
                 values[name] = by_name[name].type_cast_value(ctx, raw)

@@ -189,12 +189,12 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
             json.dump(s, fh, indent=1)
     if out:
         from colorbench.atomic import atomic_dir
-        from colorbench.report.build import _write_table
+        from colorbench.report.tables import write_table
         from colorbench.study.tables import study_tables
 
         with atomic_dir(out) as tmp:
             for t in study_tables(s):
-                _write_table(t, tmp)
+                write_table(t, tmp)
         click.echo(f"tables in {out}")
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from colorbench.atomic import atomic_dir
 from colorbench.data import download as dl
-from colorbench.data.extract import glob_filter, is_image, safe_extract
+from colorbench.data.extract import glob_filter, safe_extract
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import is_image_name
 
 DATASETS = ("synthetic", "coco", "places", "imagenet", "folder")
 
@@ -176,7 +177,11 @@ def acquire_archives(
             limit = None
             if spec.get("images"):
                 base = accept
-                accept = (lambda rel, base=base: is_image(rel) and base(rel)) if base else is_image
+                accept = (
+                    (lambda rel, base=base: is_image_name(rel) and base(rel))
+                    if base
+                    else is_image_name
+                )
                 limit = None if max_images is None else int(max_images)
             summary["archives"][path.name] = safe_extract(
                 path, tmp, accept=accept, limit=limit, seed=seed

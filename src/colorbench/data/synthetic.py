@@ -24,7 +24,6 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from colorbench.atomic import atomic_dir
 from colorbench.data import detmath as dm
 from colorbench.data.synthetic_paint import DRAW, background, grid
 from colorbench.errors import ColorbenchError
+from colorbench.parallel import available_cores, parallel_map
 
 SCENES = ("meadow", "beach", "lake", "desert", "sunset", "forest")
 
@@ -161,14 +161,7 @@ def _run_jobs(tasks: list[tuple[str, int]], fn: Callable, workers: int) -> Itera
     from tqdm import tqdm
 
     bar = dict(total=len(tasks), desc="synth", unit="img", leave=False, mininterval=1.0)
-    if workers <= 1 or len(tasks) < 2 * workers:
-        yield from tqdm(map(fn, tasks), **bar)
-        return
-    from colorbench.interrupts import quiet_worker
-
-    with ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker) as pool:
-        chunk = max(1, min(64, len(tasks) // (workers * 8)))
-        yield from tqdm(pool.map(fn, tasks, chunksize=chunk), **bar)
+    yield from tqdm(parallel_map(fn, tasks, workers, min_items=2 * workers), **bar)
 
 
 def _write_csv(path: Path, rows: Iterable[tuple[str, str]]) -> None:
@@ -195,7 +188,7 @@ def generate(
         raise ColorbenchError(
             f"synthetic: size must be between {MIN_SIZE} and {MAX_SIZE} px (got {size})"
         )
-    workers = (os.cpu_count() or 1) if workers <= 0 else workers
+    workers = available_cores() if workers <= 0 else workers
     tasks = [("main", i) for i in range(n)] + [("background", i) for i in range(n_background)]
 
     with atomic_dir(out_dir) as tmp:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import IMAGE_EXTS
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 FID_MODES = ("standard", "piq")
 
 # What a requested name switches on (names users type -> metric keys produced).

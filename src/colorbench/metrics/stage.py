@@ -132,10 +132,10 @@ def evaluate_methods(
     SCGAN; the DAG's outputs_saliency/) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
     `details_json` defaults to metrics_details.json beside `metrics_json`."""
     settings = dict(locals())  # every argument: the settings _evaluate_set reads
-    from colorbench.data.manifest import read_manifest, select
+    from colorbench.data.manifest import read_prepared, test_split
 
     manifest_dir = Path(prepared_dir)
-    test = select(_manifest(manifest_dir, read_manifest), split="test", role="main")
+    test = test_split(read_prepared(manifest_dir))
     if test.empty:
         raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
     result, per_image = _evaluate_set(test, manifest_dir, settings)
@@ -153,12 +153,6 @@ def _settings(**given: Any) -> dict[str, Any]:
         raise TypeError(f"unknown evaluate setting(s): {', '.join(unknown)}")
     defaults = {n: p.default for n, p in params.items() if p.default is not p.empty}
     return {**defaults, **given}
-
-
-def _manifest(manifest_dir: Path, read_manifest) -> pd.DataFrame:
-    if not (manifest_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
-    return read_manifest(manifest_dir)
 
 
 def _write(
@@ -199,10 +193,10 @@ def evaluate_protocols(
     docstring); `kwargs` are evaluate_methods' other settings. A protocol's `metrics`
     replace kwargs' `metrics` for its set."""
     from colorbench import protocols as proto
-    from colorbench.data.manifest import read_manifest
+    from colorbench.data.manifest import read_prepared
 
     manifest_dir = Path(prepared_dir)
-    manifest = _manifest(manifest_dir, read_manifest)
+    manifest = read_prepared(manifest_dir)
     base = _settings(**kwargs)
     seed = int(base["seed"])
     blocks: dict[str, dict] = {}
