@@ -111,3 +111,21 @@ def parse_annotations(
         for source in sorted(set(read_manifest(prepared)["source"])):
             out.setdefault(source, bare[0])
     return out
+
+
+def run_annotated(
+    run: Callable[..., Any],
+    prepared: Path,
+    out: Path,
+    annotations: tuple[str, ...],
+    params: Mapping[str, Any],
+    options: Mapping[str, Any],
+) -> Any:
+    """`run(prepared, out, annotations=..., **options)` (crops, saliency), then the list of
+    pretrained files it loaded in OUT/weights_loaded.json, which the report shows."""
+    from colorbench.weights_manifest import write_ledger
+
+    summary = run(prepared, out, annotations=parse_annotations(annotations, prepared, params),
+                  **options)  # fmt: skip
+    write_ledger(out)
+    return summary

@@ -64,11 +64,7 @@ def command(
                          `colorbench weights fetch maskrcnn_resnet50_fpn`
     """
     from colorbench.detect import run_crops
-    from colorbench.weights_manifest import write_ledger
 
     # Every other option is named after a run_crops keyword argument.
-    s = run_crops(
-        prepared, out, annotations=opt.parse_annotations(annotations, prepared, params), **options
-    )
-    write_ledger(out)  # the pretrained files it loaded, which the report lists
+    s = opt.run_annotated(run_crops, prepared, out, annotations, params, options)
     click.echo(f"{out}: {s.boxes} boxes in {s.images_with_boxes} of {s.images} main images")

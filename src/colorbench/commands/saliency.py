@@ -51,13 +51,9 @@ def command(
                       `colorbench weights import DIR` (DIR holding u2netp.pth)
     """
     from colorbench.saliency import run_saliency
-    from colorbench.weights_manifest import write_ledger
 
     # Every other option is named after a run_saliency keyword argument.
-    s = run_saliency(
-        prepared, out, annotations=opt.parse_annotations(annotations, prepared, params), **options
-    )
-    write_ledger(out)  # the pretrained files it loaded, which the report lists
+    s = opt.run_annotated(run_saliency, prepared, out, annotations, params, options)
     msg = f"{out}: {s.images} saliency maps ({options['backend']})"
     if options["backend"] == "masks":
         msg += f", {s.empty} all-zero"
