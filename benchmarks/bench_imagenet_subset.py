@@ -76,7 +76,7 @@ def stream(archives: Path, work: Path, fraction: float) -> set[str]:
         {"file": TRAIN, "part": "train"},
     ]
     cfg = {"archives": specs, "train_fraction": fraction}
-    acquire("imagenet", {"seed": 0, "downloads": str(archives), "imagenet": cfg}, out=work / "out")
+    acquire("imagenet", work / "out", {"seed": 0, "downloads": str(archives), "imagenet": cfg})
     return {str(p.relative_to(work / "out" / "train")) for p in (work / "out/train").rglob("*.*")}
 
 

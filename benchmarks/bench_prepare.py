@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    from colorbench.data.prepare import available_cores
+    from colorbench.parallel import available_cores
 
     root = Path(tempfile.mkdtemp(prefix="bench_prepare-"))
     try:

@@ -1,10 +1,9 @@
-"""The acquire stage end to end: synthetic and folder through stages/acquire.py, COCO and
+"""The acquire stage end to end: synthetic and folder through its dvc.yaml command, COCO and
 Places through a local HTTP server with tiny fake archives."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
 import socket
@@ -22,11 +21,14 @@ from colorbench.errors import ColorbenchError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _stage():
-    spec = importlib.util.spec_from_file_location("stage_acquire", REPO / "stages" / "acquire.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _stage(dataset: str) -> int:
+    """Exit code of the DVC stage's command, `colorbench acquire D --params params.yaml
+    --out data/raw/D`, run in this process (its messages go to the captured stderr)."""
+    from colorbench.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["acquire", dataset, "--params", "params.yaml", "--out", f"data/raw/{dataset}"])
+    return exc.value.code or 0
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +67,7 @@ def test_stage_synthetic(project: Path, tmp_path: Path) -> None:
     _write_params(
         project, {"datasets": ["synthetic"], "synthetic": {"n": 6, "n_background": 2, "size": 32}}
     )
-    assert _stage().main(["synthetic"]) == 0
+    assert _stage("synthetic") == 0
     out = project / "data" / "raw" / "synthetic"
     ref = tmp_path / "ref"
     generate(ref, n=6, size=32, seed=5, n_background=2)  # the global seed is used
@@ -84,32 +86,32 @@ def test_stage_folder(project: Path, tmp_path: Path) -> None:
     (src / ".DS_Store").write_bytes(b"junk")
     (src / ".git" / "HEAD").write_bytes(b"junk")
     _write_params(project, {"folder": {"path": str(src)}})
-    assert _stage().main(["folder"]) == 0
+    assert _stage("folder") == 0
     assert _tree(project / "data" / "raw" / "folder") == files
 
     # a relative path is taken from the project root
     _write_params(project, {"folder": {"path": "../mine"}})
-    assert _stage().main(["folder"]) == 0
+    assert _stage("folder") == 0
     assert _tree(project / "data" / "raw" / "folder") == files
 
 
 def test_stage_folder_errors_are_one_line(project: Path, capsys) -> None:
     _write_params(project, {"folder": {"path": ""}})
-    assert _stage().main(["folder"]) == 1
+    assert _stage("folder") == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: acquire.folder.path is empty") and "\n" not in err
     _write_params(project, {"folder": {"path": "/definitely/not/here"}})
-    assert _stage().main(["folder"]) == 1
+    assert _stage("folder") == 1
     assert "not a directory" in capsys.readouterr().err
-    assert _stage().main(["laion"]) == 1
-    assert "unknown dataset" in capsys.readouterr().err
+    assert _stage("laion") == 2  # click refuses it before anything runs
+    assert "'laion' is not one of" in capsys.readouterr().err
     assert not (project / "data" / "raw" / "folder").exists()
 
 
 def test_params_defaults_when_blocks_absent(project: Path) -> None:
     """No params at all: the folder error, not a KeyError."""
     with pytest.raises(ColorbenchError, match="acquire.folder.path"):
-        acquire("folder", {}, root=project)
+        acquire("folder", "data/raw/folder", {}, root=project)
 
 
 # --------------------------------------------------------------------------- archives
@@ -148,7 +150,7 @@ def test_acquire_coco_from_local_server(files_server, project: Path) -> None:
         "download": {"backoff": 0},
         "coco": {"archives": archives},
     }
-    summary = acquire("coco", params, root=project)
+    summary = acquire("coco", "data/raw/coco", params, root=project)
     out = project / "data" / "raw" / "coco"
     expected = {**train, **val, **{k: v for k, v in ann.items() if "instances" in k}}
     assert _tree(out) == expected
@@ -164,7 +166,7 @@ def test_acquire_coco_from_local_server(files_server, project: Path) -> None:
     # Offline re-run: the cached archives are used, the server is never asked again.
     for a in archives:
         a["url"] = a["url"].replace(base, _dead_url(""))
-    acquire("coco", params, root=project)
+    acquire("coco", "data/raw/coco", params, root=project)
     assert _tree(out) == expected and len(seen) == 3
 
 
@@ -176,7 +178,7 @@ def test_acquire_coco_unreachable_names_url_and_cache(project: Path) -> None:
         "coco": {"archives": [{"url": url, "size": 10}]},
     }
     with pytest.raises(ColorbenchError) as err:
-        acquire("coco", params, root=project)
+        acquire("coco", "data/raw/coco", params, root=project)
     msg = str(err.value)
     assert "\n" not in msg and url in msg
     assert str(project / "cache" / "val2017.zip") in msg
@@ -218,15 +220,15 @@ def test_acquire_places_subset(files_server, project: Path) -> None:
         "downloads": "cache",
         "places": {"base_url": f"{base}/", "archives": archives, "max_images": 6},
     }
-    acquire("places", params, root=project)
+    acquire("places", "data/raw/places", params, root=project)
     out = project / "data" / "raw" / "places"
     tree = _tree(out)
     kept = sorted(k for k in tree if k.startswith("data_256/"))
     assert len(kept) == 6 and all(tree[k] == images[k] for k in kept)
     assert tree["categories_places365.txt"] == devkit["categories_places365.txt"]
 
-    acquire("places", params, root=project, out=project / "again")  # deterministic
+    acquire("places", project / "again", params, root=project)  # deterministic
     assert _tree(project / "again") == tree
     params["seed"] = 4
-    acquire("places", params, root=project, out=project / "other")
+    acquire("places", project / "other", params, root=project)
     assert sorted(k for k in _tree(project / "other") if k.startswith("data_256/")) != kept

@@ -298,19 +298,6 @@ def test_a_detector_returning_the_wrong_count_is_a_clear_error(tmp_path: Path) -
     assert not (tmp_path / "c").exists()
 
 
-def test_negative_workers_mean_every_available_core() -> None:
-    from colorbench.data.prepare import available_cores
-    from colorbench.detect.workers import make_pool
-
-    pool = make_pool(-1, parent_runs_torch=False)
-    if available_cores() <= 1:
-        assert pool is None
-    else:
-        assert pool is not None and pool._processes == available_cores()
-        pool.close()
-        pool.join()
-
-
 def test_synthetic_generator_boxes_match_its_annotations(tmp_path: Path) -> None:
     """The project's own synthetic data through prepare: boxes are the COCO bboxes scaled."""
     import json

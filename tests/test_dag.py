@@ -67,5 +67,5 @@ def test_every_dependency_is_written_even_without_scgan(
 
 
 def test_unmet_finds_a_folder_nothing_writes(repo_root: Path) -> None:
-    stages = {"a": (["stages/acquire.py"], ["data/x"]), "b": (["data/x/y", "data/z"], [])}
+    stages = {"a": (["params.yaml"], ["data/x"]), "b": (["data/x/y", "data/z"], [])}
     assert _unmet(stages, repo_root) == ["b: data/z"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import shutil
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,19 +76,23 @@ def _small_params(workers: int) -> dict:
     return p
 
 
+def _stage_argv(stage: str) -> list[str]:
+    """The stage's cmd in dvc.yaml (acquire: its `synthetic` item), run as `python -m`."""
+    spec = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][stage]
+    cmd = (spec.get("do") or spec)["cmd"].replace("${item}", "synthetic")
+    words = shlex.split(cmd, comments=True)
+    assert words[0] == "colorbench", cmd
+    return [sys.executable, "-m", "colorbench", *words[1:]]
+
+
 def _run_stages(work: Path, cfg: dict) -> dict[str, tuple[str, str]]:
     work.mkdir()
-    shutil.copytree(REPO / "stages", work / "stages")
     (work / "params.yaml").write_text(yaml.safe_dump(_small_params(cfg["workers"])))
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), NPY_DISABLE_CPU_FEATURES=cfg["disable"])
     env.update({k: cfg["threads"] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
     out = {}
     for stage, target in STAGES.items():
-        args = ["synthetic"] if stage == "acquire" else []
-        subprocess.run(
-            [sys.executable, f"stages/{stage}.py", *args], cwd=work, env=env, check=True,
-            capture_output=True,
-        )  # fmt: skip
+        subprocess.run(_stage_argv(stage), cwd=work, env=env, check=True, capture_output=True)
         out[stage] = _tree_hashes(work / target)
     return out
 

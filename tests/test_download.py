@@ -18,8 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from colorbench.data.download import download, downloads_dir, fetch
-from colorbench.data.extract import is_image, safe_extract
+from colorbench.data.extract import safe_extract
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import is_image_name
 
 DATA = random.Random(0).randbytes(300_000)
 MD5 = hashlib.md5(DATA).hexdigest()
@@ -331,7 +332,7 @@ def test_filter_and_deterministic_subset(tmp_path: Path) -> None:
     t = _tar(tmp_path / "imgs.tar", list(members.items()))
 
     def kept(arc: Path, out: str, seed: int, limit: int | None = 7) -> set[str]:
-        n = safe_extract(arc, tmp_path / out, accept=is_image, limit=limit, seed=seed)
+        n = safe_extract(arc, tmp_path / out, accept=is_image_name, limit=limit, seed=seed)
         tree = set(_tree(tmp_path / out))
         assert n == len(tree)
         return tree

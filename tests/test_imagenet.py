@@ -72,7 +72,7 @@ def test_devkit_unreadable_is_one_line(tmp_path: Path) -> None:
 
 def test_acquire_preplaced_subsets(fx: ImageNetFixture, tmp_path: Path) -> None:
     _placed(fx, tmp_path / "cache")
-    summary = acquire("imagenet", _params(fx, seed=1), root=tmp_path)
+    summary = acquire("imagenet", "data/raw/imagenet", _params(fx, seed=1), root=tmp_path)
     out = tmp_path / "data" / "raw" / "imagenet"
     index = {w: i for i, w in enumerate(sorted(fx.wnids))}  # torchvision / VGG-16 order
     assert read_classes(out / "classes.csv") == index
@@ -104,11 +104,11 @@ def test_acquire_preplaced_subsets(fx: ImageNetFixture, tmp_path: Path) -> None:
     assert summary["train"] == len(expected) and summary["val"] == len(colour)
 
     # deterministic; another seed picks another train subset
-    acquire("imagenet", _params(fx, seed=1), out=tmp_path / "again", root=tmp_path)
+    acquire("imagenet", tmp_path / "again", _params(fx, seed=1), root=tmp_path)
     assert (tmp_path / "again" / "train_labels.csv").read_bytes() == (
         out / "train_labels.csv"
     ).read_bytes()
-    acquire("imagenet", _params(fx, seed=2), out=tmp_path / "other", root=tmp_path)
+    acquire("imagenet", tmp_path / "other", _params(fx, seed=2), root=tmp_path)
     assert _rows(tmp_path / "other" / "train_labels.csv") != _rows(out / "train_labels.csv")
 
 
@@ -116,7 +116,7 @@ def test_val_all_and_grayscale_kept(fx: ImageNetFixture, tmp_path: Path) -> None
     _placed(fx, tmp_path / "cache")
     params = _params(fx, val_per_class=None, gray_chroma_threshold=None)
     params["imagenet"]["archives"] = [a for a in fx.archives() if a["part"] != "train"]
-    summary = acquire("imagenet", params, root=tmp_path)
+    summary = acquire("imagenet", "data/raw/imagenet", params, root=tmp_path)
     out = tmp_path / "data" / "raw" / "imagenet"
     assert sorted(p.name for p in (out / "val").iterdir()) == sorted(fx.val)
     assert not (out / "train").exists() and "train" not in summary
@@ -128,7 +128,7 @@ def test_mirror_on_localhost(fx: ImageNetFixture, files_server, tmp_path: Path) 
         shutil.copyfile(fx.archive(name), www / name)
     params = _params(fx, base_url=f"{base}/")
     params["imagenet"]["archives"] = [{k: v for k, v in a.items()} for a in fx.archives()]
-    acquire("imagenet", params, root=tmp_path)
+    acquire("imagenet", "data/raw/imagenet", params, root=tmp_path)
     assert sorted(seen) == sorted(f"/{n}" for n in (DEVKIT, TRAIN, VAL))
     assert (tmp_path / "cache" / TRAIN).read_bytes() == fx.archive(TRAIN).read_bytes()
     assert len(_rows(tmp_path / "data" / "raw" / "imagenet" / "val_labels.csv")) == 12
@@ -138,7 +138,7 @@ def test_default_md5_mismatch_keeps_placed_file(fx: ImageNetFixture, tmp_path: P
     """torchvision's md5s by default: a non-official copy is refused but never deleted."""
     _placed(fx, tmp_path / "cache")
     with pytest.raises(ColorbenchError, match="md5 mismatch") as err:
-        acquire("imagenet", {"downloads": "cache"}, root=tmp_path)
+        acquire("imagenet", "data/raw/imagenet", {"downloads": "cache"}, root=tmp_path)
     assert "\n" not in str(err.value) and "kept" in str(err.value)
     assert (tmp_path / "cache" / DEVKIT).is_file()
     assert not (tmp_path / "data" / "raw" / "imagenet").exists()
@@ -146,7 +146,7 @@ def test_default_md5_mismatch_keeps_placed_file(fx: ImageNetFixture, tmp_path: P
 
 def test_missing_archive_names_cache(fx: ImageNetFixture, tmp_path: Path) -> None:
     with pytest.raises(ColorbenchError) as err:
-        acquire("imagenet", _params(fx), root=tmp_path)
+        acquire("imagenet", "data/raw/imagenet", _params(fx), root=tmp_path)
     msg = str(err.value)
     assert "\n" not in msg and DEVKIT in msg and str(tmp_path / "cache") in msg
     assert "base_url" in msg
@@ -167,7 +167,7 @@ def test_unsafe_inner_member_refused(fx: ImageNetFixture, tmp_path: Path) -> Non
     params = _params(fx)
     params["imagenet"]["archives"][1].pop("md5")
     with pytest.raises(ColorbenchError, match="unsafe"):
-        acquire("imagenet", params, root=tmp_path)
+        acquire("imagenet", "data/raw/imagenet", params, root=tmp_path)
     assert not (tmp_path / "escape.JPEG").exists()
     assert not (tmp_path / "data" / "raw" / "imagenet").exists()
 
@@ -180,7 +180,7 @@ def test_stage_and_cli(fx: ImageNetFixture, tmp_path: Path, monkeypatch, capsys)
     monkeypatch.chdir(tmp_path)
     _placed(fx, tmp_path / "cache")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"acquire": _params(fx)}))
-    assert _stage().main(["imagenet"]) == 0
+    assert _stage("imagenet") == 0
     assert (tmp_path / "data" / "raw" / "imagenet" / "val_labels.csv").is_file()
     result = CliRunner().invoke(cli, ["acquire", "imagenet", "--out", "elsewhere"])
     assert result.exit_code == 0, result.output

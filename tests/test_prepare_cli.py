@@ -1,4 +1,4 @@
-"""`colorbench prepare` (CliRunner and a real subprocess) and the `stages/prepare.py` script."""
+"""`colorbench prepare` (CliRunner and a real subprocess), also as the DVC stage runs it."""
 
 from __future__ import annotations
 
@@ -121,7 +121,16 @@ def test_stage_script_reads_params(tmp_path: Path, repo_root: Path) -> None:
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     proc = subprocess.run(
-        [sys.executable, str(repo_root / "stages" / "prepare.py")],
+        [
+            sys.executable,
+            "-m",
+            "colorbench",
+            "prepare",
+            "--params",
+            "params.yaml",
+            "--out",
+            "data/prepared",
+        ],  # the dvc.yaml stage's command
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -48,10 +48,12 @@ def test_schema_and_errors() -> None:
     assert list(proto.load({})) == ["test"]  # no section: the test split as before
     for bad, msg in [
         ({"select": "random"}, "needs n"),
-        ({"select": "some"}, "select must be"),
-        ({"split": "holdout"}, "split must be"),
-        ({"grayscale": "maybe"}, "grayscale must be"),
-        ({"size": 3}, "unknown keys"),
+        # the keys and types are params_schema's, with its one-line messages
+        ({"select": "some"}, "protocols.x.select: 'some' is not one of all, random, per_class"),
+        ({"split": "holdout"}, "protocols.x.split: 'holdout' is not one of train, val, test"),
+        ({"grayscale": "maybe"}, "protocols.x.grayscale: 'maybe' is not one of"),
+        ({"size": 3}, "protocols.x.size: unknown key"),
+        ({"n": 2.5, "select": "random"}, "protocols.x.n: expected an integer, got 2.5"),
     ]:
         with pytest.raises(ColorbenchError, match=msg):
             proto.load({"protocols": {"x": bad}})
@@ -182,6 +184,7 @@ def test_colorize_and_evaluate_per_protocol(tmp_path: Path) -> None:
         prepared=prepared,
         logs=tmp_path / "logs",
         out=tmp_path / "reports",
+        **{k: tmp_path / "missing" for k in ("saliency_pred", "saliency_gt", "study", "crops")},
         grid_images=2,
         baseline="gray",
     )

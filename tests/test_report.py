@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from colorbench.report import (
     content,
     experiments,
 )
+from colorbench.report.build import ablation_tables
 from colorbench.report.figures import choose_ids
 from colorbench.report.load import load_metrics, load_training_logs, results_from_dict
 from colorbench.report.tables import to_csv, to_latex, to_markdown
@@ -408,7 +410,7 @@ def _state(rev: str, name: str | None, params: dict, metrics: dict | None) -> di
             "timestamp": None if rev == "workspace" else "2025-01-01T00:00:00",
             "params": {"params.yaml": {"data": params}},
             "metrics": met,
-            "deps": {"stages/report.py": {"hash": None, "size": None, "nfiles": None}},
+            "deps": {"src/colorbench/report": {"hash": None, "size": None, "nfiles": None}},
             "outs": {},
             "meta": {},
         },
@@ -514,7 +516,7 @@ def test_exp_show_parser_and_ablation_tables() -> None:
 
     results = results_from_dict(metrics_json())
     ctx = _ctx(results, params)
-    edge, arch, sc = experiments.ablation_tables(runs, ctx, from_experiments=True)
+    edge, arch, sc = ablation_tables(runs, ctx, from_experiments=True)
     assert [r[0].text for r in edge.rows] == ["0.00", "0.50", "1.00"]  # mixed excluded
     assert _bold_rows(edge, "ssim") == ["1.00"]
     md = to_markdown(edge)
@@ -586,7 +588,7 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
     results = results_from_dict(metrics_json())
     ctx = _ctx(results, params)
     runs = [experiments.current_run(results, params)]
-    edge, arch, sc = experiments.ablation_tables(runs, ctx, from_experiments=False)
+    edge, arch, sc = ablation_tables(runs, ctx, from_experiments=False)
     lam = params["train_fg"]["lambda_edge"]
     assert [r[0].text for r in edge.rows] == [f"{lam:.2f}"]
     assert edge.rows[0][1].text == "current run (workspace)"
@@ -603,13 +605,20 @@ def test_plain_run_fills_ablation_tables_with_current_row_and_commands() -> None
 # ---- the whole stage ---------------------------------------------------------------------
 
 
+_DVC_STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def _dag_layout() -> dict[str, str]:
+    """ReportConfig field -> the path dvc.yaml's `report` stage passes for it."""
+    words = shlex.split(_DVC_STAGES["report"]["cmd"])
+    flags = {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w[:2] == "--"}
+    fields = dataclasses.fields(ReportConfig)
+    return {f.name: flags[f.name] for f in fields if f.default is dataclasses.MISSING}
+
+
 def _config(root: Path, missing: tuple[str, ...] = (), **kw) -> ReportConfig:
-    """ReportConfig with its default layout under `root`; `missing` inputs point nowhere."""
-    paths = {
-        f.name: root / ("missing" if f.name in missing else f.default)
-        for f in dataclasses.fields(ReportConfig)
-        if isinstance(f.default, Path)
-    }
+    """ReportConfig with the DAG's layout under `root`; `missing` inputs point nowhere."""
+    paths = {k: root / ("missing" if k in missing else v) for k, v in _dag_layout().items()}
     return ReportConfig(**paths, **kw)
 
 
@@ -710,10 +719,13 @@ def test_cli_report_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.slow
-def test_stage_script_end_to_end(tmp_path: Path) -> None:
+def test_stage_command_end_to_end(tmp_path: Path) -> None:
+    """dvc.yaml's `report` cmd, run as `python -m colorbench ...`."""
     root = make_project(tmp_path)
+    words = shlex.split(_DVC_STAGES["report"]["cmd"])
+    assert words[0] == "colorbench"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "stages" / "report.py")],
+        [sys.executable, "-m", "colorbench", *words[1:]],
         cwd=root,
         capture_output=True,
         text=True,

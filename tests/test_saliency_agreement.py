@@ -82,6 +82,7 @@ def test_evaluate_adds_saliency_metrics_and_report_shows_them(tmp_path) -> None:
             prepared=tmp_path / "prepared",
             logs=tmp_path / "logs",
             out=tmp_path / "reports",
+            **{k: tmp_path / "missing" for k in ("saliency_pred", "saliency_gt", "study", "crops")},
             grid_images=0,
         ),
         {},

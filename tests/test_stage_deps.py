@@ -20,7 +20,8 @@ def closures(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The real dvc.yaml's stages, read in a copy (opening a DVC repo writes to .dvc/tmp)."""
     work = tmp_path_factory.mktemp("stage_deps")
     for name in ("src", "stages", "profiles"):
-        shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "params.yaml", ".dvc/config"):
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, work / name)
@@ -92,7 +93,13 @@ def test_closure_follows_lazy_relative_and_named_imports(tmp_path: Path) -> None
 
 
 def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
-    for rel in ("stages/train.py", "src/colorbench/cli.py", "src/colorbench/commands/fit.py"):
+    for rel in (
+        "stages/train.py",
+        "src/colorbench/cli.py",
+        "src/colorbench/commands/fit.py",
+        "src/colorbench/commands/fit_more.py",
+        "y.py",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
     assert stage_deps.entry_points(tmp_path, "python stages/train.py fg") == [
@@ -101,3 +108,8 @@ def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
     cli = stage_deps.entry_points(tmp_path, "colorbench fit --out 'models/a b.pt'")
     assert cli == [tmp_path / "src/colorbench/cli.py", tmp_path / "src/colorbench/commands/fit.py"]
     assert stage_deps.entry_points(tmp_path, "echo hi") == []
+    # a command's module is its name with _ for - ; a YAML-style comment is not a word
+    assert stage_deps.entry_points(tmp_path, "colorbench fit-more --out x  # inputs: y.py") == [
+        tmp_path / "src/colorbench/cli.py",
+        tmp_path / "src/colorbench/commands/fit_more.py",
+    ]

@@ -1,4 +1,4 @@
-"""Stage-script plumbing (colorbench.stage_utils) and the crops/saliency stage scripts."""
+"""Stage plumbing (colorbench.stage_utils.run_main) and the crops/saliency stage commands."""
 
 from __future__ import annotations
 
@@ -12,21 +12,9 @@ import yaml
 from coco_fixture import SOURCE, make_dataset
 
 from colorbench.errors import ColorbenchError
-from colorbench.stage_utils import call_with_params, run_main
+from colorbench.stage_utils import run_main
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _stage_fn(prepared: str, out: str, *, backend: str = "a", size: int = 64, flag=None) -> dict:
-    return {"prepared": prepared, "out": out, "backend": backend, "size": size, "flag": flag}
-
-
-def test_call_with_params_passes_only_keyword_only_names_and_fixed_wins() -> None:
-    params = {"backend": "b", "size": 8, "seed": 0, "prepared": "nope", "flag": "p"}
-    got = call_with_params(_stage_fn, params, "P", "O", flag="fixed")
-    # `seed` is no parameter, `prepared` is positional: neither is taken from params.
-    assert got == {"prepared": "P", "out": "O", "backend": "b", "size": 8, "flag": "fixed"}
-    assert call_with_params(_stage_fn, {}, "P", "O")["size"] == 64  # the signature's default
 
 
 def test_run_main_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,13 +34,24 @@ def test_run_main_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _run_stage(stage: str, root: Path) -> subprocess.CompletedProcess:
-    script = REPO / "stages" / f"{stage}.py"
-    return subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True)
+    """The dvc.yaml stage's command, as `python -m colorbench ...`."""
+    argv = [
+        stage,
+        "--params",
+        "params.yaml",
+        "--prepared",
+        "data/prepared",
+        "--out",
+        f"data/{stage}",
+    ]
+    return subprocess.run(
+        [sys.executable, "-m", "colorbench", *argv], cwd=root, capture_output=True, text=True
+    )
 
 
 @pytest.mark.slow
 def test_crops_and_saliency_stage_scripts(tmp_path: Path) -> None:
-    """stages/crops.py and stages/saliency.py read their sections and prepare.sources."""
+    """`colorbench crops|saliency --params` read their sections and prepare.sources."""
     ds = make_dataset(tmp_path / "proj" / "data", n=2)
     root = tmp_path / "proj"
     params = {
@@ -73,5 +72,7 @@ def test_crops_and_saliency_stage_scripts(tmp_path: Path) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump({**params, "crops": {"backend": "yolo"}}))
     proc = _run_stage("crops", root)
     assert proc.returncode == 1
-    assert "crops.backend: 'yolo' is not one of annotations, maskrcnn" in proc.stderr
+    assert "error: params.yaml: crops.backend: 'yolo' is not one of annotations, maskrcnn" in (
+        proc.stderr
+    )
     assert "Traceback" not in proc.stderr

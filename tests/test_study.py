@@ -381,6 +381,7 @@ def test_report_has_a_human_evaluation_section(inputs, tmp_path: Path) -> None:
         saliency_pred=missing,
         saliency_gt=missing,
         study=reports / "study",
+        crops=missing,
     )
     build_report(cfg)
     assert "## Human evaluation\n\nNot scored: no " in (reports / "README.md").read_text()

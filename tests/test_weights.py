@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from colorbench import weights
+from colorbench import weights, weights_install
 from colorbench.cli import main
 from colorbench.errors import ColorbenchError, MissingWeightsError
 
@@ -182,7 +182,7 @@ def test_import_verifies_and_reports_mismatches(
     assert "installed u2netp" in res.output and "unpinned: sha256" in res.output
     assert weights.require("u2netp")
     # The library call reports the same without the CLI.
-    result = weights.import_dir(src, ["vgg16"])
+    result = weights_install.import_dir(src, ["vgg16"])
     assert result.installed == [] and result.mismatched[0].startswith("vgg16:")
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -245,13 +245,13 @@ def test_fetch_downloads_verifies_and_resumes(
     part = path.with_name(path.name + ".part")
     part.write_bytes(payload[:30000])
     handler.ranges.clear()
-    weights.fetch("resnet18", log=lambda _m: None)
+    weights_install.fetch("resnet18", log=lambda _m: None)
     assert handler.ranges == ["bytes=30000-"]
     assert path.read_bytes() == payload
 
     # Already present: no request at all.
     handler.ranges.clear()
-    weights.fetch("resnet18", log=lambda _m: None)
+    weights_install.fetch("resnet18", log=lambda _m: None)
     assert handler.ranges == []
 
 
@@ -266,10 +266,10 @@ def test_fetch_rejects_a_bad_download(home: Path, monkeypatch: pytest.MonkeyPatc
     assert not path.exists() and not path.with_name(path.name + ".part").exists()
     # No public URL: a clear message, no request.
     with pytest.raises(ColorbenchError, match="weights import DIR"):
-        weights.fetch("u2netp")
+        weights_install.fetch("u2netp")
     # Unreachable server: a clear, resumable error.
     monkeypatch.setitem(
         weights.REGISTRY, "alexnet", weights.override("alexnet", url="http://127.0.0.1:9/x.pth")
     )
     with pytest.raises(ColorbenchError, match="download of .* failed"):
-        weights.fetch("alexnet")
+        weights_install.fetch("alexnet")

@@ -1,7 +1,7 @@
 """The colorbench code each DVC stage runs, and whether dvc.yaml's deps cover it.
 
-A stage's code is the import closure of its entry point (`python stages/X.py` or
-`colorbench CMD`) inside src/colorbench: every `import`, top-level or inside a function (lazy
+A stage's code is the import closure of its entry point (`colorbench CMD`: cli.py and
+commands/CMD.py, or a script `python X.py`) inside src/colorbench: every `import`, top-level or inside a function (lazy
 imports run too), every module named by a string literal (plugin lists, `module:function`
 load checks), and the packages' `__init__.py` files. Generator networks are the exception:
 the model registry imports them by arch name (`GENERATOR_MODULES`), so a stage gets the
@@ -143,14 +143,17 @@ def closure(src: Path, entries: Iterable[Path], extra: Iterable[str] = ()) -> se
 
 
 def entry_points(root: Path, cmd: str) -> list[Path]:
-    """The scripts/modules a stage command starts: stages/X.py, or the CLI and its command."""
-    words = shlex.split(cmd)
+    """The scripts/modules a stage command starts: a script X.py, or the CLI and the module
+    of its command (`colorbench evaluate-protocols` -> commands/evaluate_protocols.py). cli.py
+    finds the commands at run time, so the closure holds the one command the stage runs."""
+    words = shlex.split(cmd, comments=True)
     scripts = [root / w for w in words if w.endswith(".py") and (root / w).is_file()]
     if scripts:
         return scripts
     if PKG in words and words.index(PKG) + 1 < len(words):
         src = root / "src"
-        command = module_file(src, f"{PKG}.commands.{words[words.index(PKG) + 1]}")
+        name = words[words.index(PKG) + 1].replace("-", "_")
+        command = module_file(src, f"{PKG}.commands.{name}")
         return [module_file(src, f"{PKG}.cli")] + ([command] if command else [])
     return []
 

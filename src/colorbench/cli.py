@@ -14,12 +14,15 @@ from colorbench.errors import ColorbenchError
 
 class _Group(click.Group):
     """Turns ColorbenchError into one clear line and exit code 1, never a traceback;
-    Ctrl-C and SIGTERM clean up and exit 130 / 143 (click alone would exit 1)."""
+    Ctrl-C and SIGTERM clean up and exit 130 / 143 (click alone would exit 1). DVC stages
+    run through here too (dvc.yaml: `colorbench <command> --params params.yaml ...`)."""
 
     def invoke(self, ctx: click.Context):
+        from colorbench import reference
         from colorbench.interrupts import exit_interrupted, handle_sigterm
 
         handle_sigterm()
+        reference.apply_torch()  # only under `colorbench reference` (imports torch then only)
         try:
             return super().invoke(ctx)
         except ColorbenchError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,11 @@ TRAIN_SEED_SECTIONS = (
 
 def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     """One top-level section of params.yaml, plus the global keys (`seed`, `device`, ...)."""
-    params = load_params(path, only=name)
+    return section_of(load_params(path, only=name), name)
+
+
+def section_of(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """`section` of params already loaded (and checked) by load_params."""
     out = {k: v for k, v in params.items() if not isinstance(v, dict)}
     out.update(params.get(name, {}))
     # `data_seed` keeps the global seed for data choices made inside a trainer (SCGAN's subset).
@@ -51,6 +56,16 @@ def section(name: str, path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     if name in TRAIN_SEED_SECTIONS and out.get("train_seed") is not None:
         out["seed"] = out["train_seed"]
     return out
+
+
+def lookup(tree: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    """tree["a"]["b"] for "a.b", or `default` where a key is missing."""
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
 
 
 def profile_path(name: str, root: str | os.PathLike = ".") -> Path:

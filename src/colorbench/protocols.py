@@ -28,13 +28,11 @@ from typing import Any
 
 import pandas as pd
 
-from colorbench.data.splits import SPLIT_NAMES, hash_unit
+from colorbench.data.splits import hash_unit
 from colorbench.errors import ColorbenchError
 
 log = logging.getLogger(__name__)
 
-SELECT = ("all", "random", "per_class")
-GRAYSCALE = ("exclude", "keep")
 # Without a `protocols` section: the whole test split, as before protocols existed.
 DEFAULT = {"test": {"split": "test", "select": "all"}}
 
@@ -51,34 +49,27 @@ class Protocol:
 
     @classmethod
     def from_params(cls, name: str, raw: Any) -> Protocol:
+        """A protocol of params.yaml; its keys and types are params_schema's (one set of
+        rules for every setting), plus the rule between keys: random/per_class need n."""
+        from colorbench.params_schema import SECTIONS, check
+
         where = f"protocols.{name}"
-        if not isinstance(raw, Mapping):
-            raise ColorbenchError(f"{where} must be a mapping, got {raw!r}")
-        unknown = set(raw) - {"sources", "split", "select", "n", "grayscale", "metrics"}
-        if unknown:
-            raise ColorbenchError(f"{where} has unknown keys {sorted(unknown)}")
+        check(raw, SECTIONS["protocols"].value, where)
         select = str(raw.get("select", "all"))
-        if select not in SELECT:
-            raise ColorbenchError(f"{where}.select must be one of {SELECT}, got {select!r}")
         n = raw.get("n")
         if select != "all" and (n is None or int(n) < 1):
             raise ColorbenchError(f"{where}.select {select} needs n >= 1, got {n!r}")
         split = str(raw.get("split", "test"))
-        if split not in SPLIT_NAMES:
-            raise ColorbenchError(f"{where}.split must be one of {SPLIT_NAMES}, got {split!r}")
         gray = str(raw.get("grayscale", "exclude"))
-        if gray not in GRAYSCALE:
-            raise ColorbenchError(f"{where}.grayscale must be one of {GRAYSCALE}, got {gray!r}")
-        sources = raw.get("sources") or []
-        metrics = raw.get("metrics")
+        sources, metrics = raw.get("sources") or [], raw.get("metrics")
         return cls(
             name,
-            tuple(str(s) for s in ([sources] if isinstance(sources, str) else sources)),
+            tuple(sources),
             split,
             select,
             None if select == "all" else int(n),
             gray,
-            None if metrics is None else tuple(str(m) for m in metrics),
+            None if metrics is None else tuple(metrics),
         )
 
     def describe(self) -> str:
@@ -97,7 +88,7 @@ def load(params: Mapping[str, Any]) -> dict[str, Protocol]:
     """params.yaml's `protocols` (in file order; the first is the primary one)."""
     raw = params.get("protocols") or DEFAULT
     if not isinstance(raw, Mapping):
-        raise ColorbenchError(f"params: protocols must be a mapping of name -> set, got {raw!r}")
+        raise ColorbenchError(f"protocols: expected a map of name -> set, got {raw!r}")
     out = {}
     for name, spec in raw.items():
         if not str(name).replace("_", "").isalnum():

@@ -1,16 +1,11 @@
-"""Plumbing shared by the DVC stage scripts (stages/*.py): running main, params to
-keyword arguments."""
+"""Running a stage script's main (the stages not yet converted to `colorbench <command>`)."""
 
 from __future__ import annotations
 
-import inspect
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 from colorbench.errors import ColorbenchError
-
-T = TypeVar("T")
 
 
 def run_main(main: Callable[[], int | None], ledger_dir: str | None = None) -> None:
@@ -36,17 +31,3 @@ def run_main(main: Callable[[], int | None], ledger_dir: str | None = None) -> N
     except KeyboardInterrupt as exc:
         exit_interrupted(exc)
     sys.exit(code)
-
-
-def call_with_params(
-    fn: Callable[..., T], params: Mapping[str, Any], *args: Any, **fixed: Any
-) -> T:
-    """fn(*args, **kw) where kw holds the entries of `params` named like fn's keyword-only
-    parameters, overridden by `fixed`: a stage's defaults then live only in fn's signature."""
-    keyword_only = {
-        name
-        for name, p in inspect.signature(fn).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    kwargs = {k: v for k, v in params.items() if k in keyword_only}
-    return fn(*args, **{**kwargs, **fixed})

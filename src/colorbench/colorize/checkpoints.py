@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from colorbench.colorize.engine import DEFAULT_MODEL_SIZE, colorize_images, model_size
-from colorbench.device import as_device
+from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.models import registry
 from colorbench.models.checkpoint import Loaded, load_checkpoint
@@ -21,7 +21,7 @@ def load_kind(
 ) -> tuple[Loaded, torch.device]:
     """The checkpoint on the resolved device; when `kind` is given the checkpoint must hold
     that kind (`user` names who needs it in the error)."""
-    device = as_device(device)
+    device = resolve_device(device)
     loaded = load_checkpoint(checkpoint, device)
     if kind is not None and loaded.kind != kind:
         raise ColorbenchError(

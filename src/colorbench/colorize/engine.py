@@ -28,7 +28,7 @@ from colorbench import color
 from colorbench.batching import header_pixels, net_batch, plan_batches
 from colorbench.colorize import DEFAULT_MODEL_SIZE
 from colorbench.colorize.workers import Prefetcher, Writer
-from colorbench.device import as_device
+from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.infer import load_rgb, output_paths, save_png
 
@@ -124,7 +124,7 @@ def colorize_images(
     paths = [Path(p) for p in paths]
     outs = output_paths(paths, out_dir, names)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    dev = as_device(device)
+    dev = resolve_device(device)
     model = model.to(dev).eval()
     index = {p: i for i, p in enumerate(paths)}
     # `batch_size` caps the batch; the device's pixel budget and host memory decide it.

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import click
 
+from colorbench.commands._bind import bind_params
+
 
 @click.command("acquire")
 @click.argument("dataset", type=click.Choice(["synthetic", "coco", "places", "imagenet", "folder"]))
 @click.option(
     "--out",
+    required=True,
     type=click.Path(file_okay=False),
-    default=None,
-    help="Output directory (default data/raw/DATASET); replaced atomically.",
+    help="Output directory, e.g. data/raw/DATASET (replaced atomically).",
 )
-@click.option(
-    "--params",
-    "params_file",
-    default="params.yaml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Parameters file; its `acquire` section is used (defaults when absent).",
-)
-def command(dataset: str, out: str | None, params_file: str) -> None:
+@bind_params("acquire", default="params.yaml")
+def command(dataset: str, out: str, cfg: dict) -> None:
     """Acquire DATASET: synthetic | coco | places | imagenet | folder.
 
     \b
@@ -34,13 +29,9 @@ def command(dataset: str, out: str | None, params_file: str) -> None:
     Archives go to data/downloads/ (or $COLORBENCH_DOWNLOADS) and are resumed, verified
     and reused; on a machine without network, put them there by hand.
     """
-    from pathlib import Path
-
     from colorbench.data.acquire import acquire
-    from colorbench.params import section
 
-    params = section("acquire", params_file) if Path(params_file).exists() else {}
-    summary = acquire(dataset, params, out=out)
+    summary = acquire(dataset, out, cfg)
     click.echo(f"{summary['out']}: {_describe(summary)}")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
+from colorbench.commands._bind import bind_params
 
 
 @click.command("crops")
@@ -48,7 +49,10 @@ from colorbench.commands import _options as opt
     show_default=True,
     help="Mask R-CNN input rescale (shorter side).",
 )
-def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
+@bind_params("crops")
+def command(
+    prepared: Path, out: Path, annotations: tuple[str, ...], params: dict, **options: Any
+) -> None:
     """Object boxes for every `main` image of PREPARED: OUT/boxes.csv (image_id, box_index,
     x0, y0, x1, y1 in prepared pixels, score, category, crop_path, orig_path, ox0, oy0,
     ox1, oy1 in the original's pixels) and, with --materialize, OUT/crops/<image_id>_<k>.png
@@ -62,7 +66,5 @@ def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: 
     from colorbench.detect import run_crops
 
     # Every other option is named after a run_crops keyword argument.
-    s = run_crops(
-        prepared, out, annotations=opt.parse_annotations(annotations, prepared), **options
-    )
+    s = opt.run_annotated(run_crops, prepared, out, annotations, params, options)
     click.echo(f"{out}: {s.boxes} boxes in {s.images_with_boxes} of {s.images} main images")

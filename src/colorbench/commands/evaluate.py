@@ -43,10 +43,10 @@ def read_labels(path: str) -> dict[str, str]:
     key = "id" if "id" in df.columns else "image" if "image" in df.columns else None
     if key is None or "label" not in df.columns:
         raise ColorbenchError(f"{p} needs columns 'id' (or 'image') and 'label'")
-    from colorbench.metrics.pairing import IMAGE_EXTS
+    from colorbench.imagefiles import is_image_name
 
     # `image` may hold file names; ids (stems) can themselves contain dots
-    ids = df[key].map(lambda s: Path(s).stem if Path(s).suffix.lower() in IMAGE_EXTS else s)
+    ids = df[key].map(lambda s: Path(s).stem if is_image_name(s) else s)
     return {i: lab for i, lab in zip(ids, df["label"], strict=True) if lab != ""}
 
 

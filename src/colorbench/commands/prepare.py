@@ -6,14 +6,17 @@ from pathlib import Path
 
 import click
 
+from colorbench.commands._bind import bind_params
+
 
 @click.command("prepare")
 @click.option(
     "--input",
     "input_dir",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path),
-    help="Folder of images, scanned recursively (any format PIL reads).",
+    help="Folder of images, scanned recursively (any format PIL reads) [required without "
+    "--params, whose prepare.sources list the folders otherwise].",
 )
 @click.option(
     "--out",
@@ -81,8 +84,21 @@ import click
 @click.option(
     "--name", default=None, help="Source name in the manifest [default: the input folder's name]."
 )
+@click.option(
+    "--png-compress-level",
+    default=None,
+    type=click.IntRange(0, 9),
+    help="zlib level of the written PNGs; the pixels do not depend on it [1].",
+)
+@bind_params(
+    "prepare",
+    keys={
+        "workers": "num_workers", "val": "split.val", "test": "split.test",
+        "gray_threshold": "gray_chroma_threshold",
+    },
+)  # fmt: skip
 def command(
-    input_dir: Path,
+    input_dir: Path | None,
     out_dir: Path,
     size: int,
     seed: int,
@@ -96,6 +112,8 @@ def command(
     labels: Path | None,
     max_pixels: int,
     name: str | None,
+    png_compress_level: int | None,
+    cfg: dict,
 ) -> None:
     """Decode, check, resize and split a folder of images.
 
@@ -108,18 +126,24 @@ def command(
     \b
     Example:
       colorbench prepare --input photos/ --out prepared/ --size 256
+      colorbench prepare --params params.yaml --out data/prepared    (the DVC stage)
     """
     from colorbench.data.prepare import prepare
 
-    source = {
-        "name": name or input_dir.resolve().name or "input",
-        "path": str(input_dir),
-        "role": role,
-        "labels": str(labels) if labels else None,
-        "split": force_split,
-    }
+    if input_dir is not None:
+        sources = [{
+            "name": name or input_dir.resolve().name or "input",
+            "path": str(input_dir),
+            "role": role,
+            "labels": str(labels) if labels else None,
+            "split": force_split,
+        }]  # fmt: skip
+    elif cfg.get("sources"):
+        sources = cfg["sources"]
+    else:
+        raise click.UsageError("give --input DIR, or --params FILE with prepare.sources")
     summary = prepare(
-        sources=[source],
+        sources=sources,
         out_dir=out_dir,
         size=size,
         seed=seed,
@@ -128,5 +152,6 @@ def command(
         keep_grayscale=keep_grayscale,
         max_pixels=max_pixels,
         workers=workers,
+        **({} if png_compress_level is None else {"compress_level": png_compress_level}),
     )
     click.echo(summary.describe())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from colorbench.commands import _options as opt
+from colorbench.commands._bind import bind_params
 
 # (flag, default, help) of the folders read and the one written, as in ReportConfig.
 FOLDERS = [
@@ -20,6 +22,8 @@ FOLDERS = [
     ("--logs", "logs", "dvclive training logs, logs/<stage>/plots/metrics/**/*.tsv (curves)."),
     ("--saliency-pred", "outputs_saliency/scgan", "SCGAN's predicted saliency maps, <id>.png."),
     ("--saliency-gt", "data/saliency", "Ground-truth saliency maps, <id>.png."),
+    ("--study", "reports/study", "Human-evaluation tables of the `study` stage."),
+    ("--crops", "data/crops", "The crops stage's folder (its weights_loaded.json)."),
     ("--out", "reports", "Writes OUT/README.md, OUT/tables/ and OUT/figures/ (nothing else)."),
 ]
 
@@ -42,39 +46,27 @@ FOLDERS = [
     exists=True,
     help="Use a saved `dvc exp show --json` dump instead of running dvc (implies --experiments).",
 )
-@opt.file_option(
-    "--params",
-    "params_file",
-    default="params.yaml",
-    help="params.yaml of the current run: profile, ablation settings, defaults "
-    "for --grid-images and --baseline.",
-)
 @click.option(
     "--grid-images",
     type=click.IntRange(min=0),
-    default=None,
-    help="Images in the comparison grid [params report.grid_images, else 6].",
+    default=6,
+    show_default=True,
+    help="Images in the comparison grid [params report.grid_images].",
 )
 @click.option(
     "--baseline",
-    default=None,
-    help="Method the paired tests compare with [params report.baseline, else gray].",
+    default="gray",
+    show_default=True,
+    help="Method the paired tests compare with [params report.baseline].",
 )
-def command(
-    metrics: Path,
-    per_image: Path,
-    outputs: Path,
-    prepared: Path,
-    logs: Path,
-    saliency_pred: Path,
-    saliency_gt: Path,
-    out: Path,
-    experiments: bool,
-    exp_json: Path | None,
-    params_file: Path,
-    grid_images: int | None,
-    baseline: str | None,
-) -> None:
+@click.option(
+    "--fid-mode",
+    type=click.Choice(["standard", "piq"]),
+    default=None,
+    help="The FID protocol evaluate used, to flag stale metrics [params evaluate.fid_mode].",
+)
+@bind_params("report", keys={"fid_mode": "evaluate.fid_mode"}, default="params.yaml")
+def command(experiments: bool, exp_json: Path | None, params: dict, **settings: Any) -> None:
     """Write the report: tables (markdown, csv, LaTeX) and figures from evaluated results.
 
     \b
@@ -86,29 +78,14 @@ def command(
 
     \b
     Examples:
-      colorbench report                      the same as the DVC stage `report`
+      colorbench report                      the DVC stage `report` with its default paths
       dvc exp run -S train_fg.lambda_edge=0.25 && colorbench report --experiments
     """
-    from colorbench.params import load_params
     from colorbench.report import ReportConfig, build_report
 
-    params = load_params(params_file) if params_file.is_file() else {}
-    rp = params.get("report") or {}
     summary = build_report(
         ReportConfig(
-            metrics=metrics,
-            per_image=per_image,
-            outputs=outputs,
-            prepared=prepared,
-            logs=logs,
-            out=out,
-            saliency_pred=saliency_pred,
-            saliency_gt=saliency_gt,
-            grid_images=grid_images if grid_images is not None else int(rp.get("grid_images", 6)),
-            baseline=baseline or str(rp.get("baseline", "gray")),
-            fid_mode=(params.get("evaluate") or {}).get("fid_mode"),
-            experiments=experiments or exp_json is not None,
-            exp_json=exp_json,
+            **settings, experiments=experiments or exp_json is not None, exp_json=exp_json
         ),
         params,
     )

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
+from colorbench.commands._bind import bind_params
 
 
 @click.command("saliency")
@@ -37,7 +38,10 @@ from colorbench.commands import _options as opt
     show_default=True,
     help="Min-max stretch each deep map (U^2-Net's test script); default keeps the sigmoid.",
 )
-def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: Any) -> None:
+@bind_params("saliency")
+def command(
+    prepared: Path, out: Path, annotations: tuple[str, ...], params: dict, **options: Any
+) -> None:
     """Write OUT/<id>.png (uint8 0..255, the prepared size) for every image of PREPARED.
 
     \b
@@ -49,9 +53,7 @@ def command(prepared: Path, out: Path, annotations: tuple[str, ...], **options: 
     from colorbench.saliency import run_saliency
 
     # Every other option is named after a run_saliency keyword argument.
-    s = run_saliency(
-        prepared, out, annotations=opt.parse_annotations(annotations, prepared), **options
-    )
+    s = opt.run_annotated(run_saliency, prepared, out, annotations, params, options)
     msg = f"{out}: {s.images} saliency maps ({options['backend']})"
     if options["backend"] == "masks":
         msg += f", {s.empty} all-zero"

@@ -189,13 +189,27 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
             json.dump(s, fh, indent=1)
     if out:
         from colorbench.atomic import atomic_dir
-        from colorbench.report.build import _write_table
+        from colorbench.report.tables import write_table
         from colorbench.study.tables import study_tables
 
         with atomic_dir(out) as tmp:
             for t in study_tables(s):
-                _write_table(t, tmp)
+                write_table(t, tmp)
         click.echo(f"tables in {out}")
+
+
+@command.command("tables")
+@opt.dir_option("--studies", required=True, help="Committed studies, <dir>/<name>/responses/.")
+@opt.dir_option("--out", required=True, help="The tables, e.g. reports/study (replaced).")
+def tables(studies: Path, out: Path) -> None:
+    """Score every study of STUDIES into OUT: Table III, SCGAN's perceptual columns,
+    agreement, participants (a README saying so when there is none): the DVC stage."""
+    from colorbench.study.tables import write_study_reports
+
+    scores = write_study_reports(studies, out)
+    names = ", ".join(s["name"] for s in scores) or "none with responses"
+    n = len(scores)
+    click.echo(f"study: scored {n} stud{'y' if n == 1 else 'ies'} ({names}) -> {out}")
 
 
 def _fmt(v: dict[str, Any]) -> str:

@@ -63,14 +63,14 @@ def fetch_cmd(names: tuple[str, ...]) -> None:
 
     An interrupted download resumes from its .part file on the next run.
     """
-    from colorbench import weights
+    from colorbench import weights, weights_install
     from colorbench.errors import ColorbenchError
 
     todo = list(names) or [n for n, e in weights.REGISTRY.items() if e.url]
     failed = []
     for name in todo:
         try:
-            weights.fetch(name, log=click.echo)
+            weights_install.fetch(name, log=click.echo)
         except ColorbenchError as exc:
             click.echo(f"{name}: {exc}", err=True)
             failed.append(name)
@@ -86,10 +86,10 @@ def import_cmd(src_dir: str, names: tuple[str, ...]) -> None:
     recursively) into the cache, after verifying their size and sha256."""
     from pathlib import Path
 
-    from colorbench import weights
+    from colorbench import weights, weights_install
     from colorbench.errors import ColorbenchError
 
-    result = weights.import_dir(Path(src_dir), names or None)
+    result = weights_install.import_dir(Path(src_dir), names or None)
     for name in result.installed:
         e = weights.entry(name)
         path = weights.cache_path(name)

@@ -16,8 +16,9 @@ from typing import Any
 
 from colorbench.atomic import atomic_dir
 from colorbench.data import download as dl
-from colorbench.data.extract import glob_filter, is_image, safe_extract
+from colorbench.data.extract import glob_filter, safe_extract
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import is_image_name
 
 DATASETS = ("synthetic", "coco", "places", "imagenet", "folder")
 
@@ -100,11 +101,11 @@ def _block(params: Mapping[str, Any], name: str, defaults: Mapping[str, Any]) ->
 
 def acquire(
     dataset: str,
+    out: str | os.PathLike,
     params: Mapping[str, Any] | None = None,
-    out: str | os.PathLike | None = None,
     root: str | os.PathLike = ".",
 ) -> dict[str, Any]:
-    """Write data/raw/<dataset>/ (or `out`) atomically; returns a summary.
+    """Write `out` (the DAG's data/raw/<dataset>/) atomically; returns a summary.
 
     `params` is params.yaml's `acquire` section merged with the global keys (`seed`,
     `num_workers`), as `colorbench.params.section("acquire")` returns it. Relative paths
@@ -114,7 +115,7 @@ def acquire(
     root = Path(root)
     if dataset not in DATASETS:
         raise ColorbenchError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    out = Path(out) if out is not None else root / "data" / "raw" / dataset
+    out = _resolve(root, out)
     seed = int(params.get("seed", 0))
     if dataset == "synthetic":
         return acquire_synthetic(out, _block(params, "synthetic", SYNTHETIC_DEFAULTS), seed, params)
@@ -176,7 +177,11 @@ def acquire_archives(
             limit = None
             if spec.get("images"):
                 base = accept
-                accept = (lambda rel, base=base: is_image(rel) and base(rel)) if base else is_image
+                accept = (
+                    (lambda rel, base=base: is_image_name(rel) and base(rel))
+                    if base
+                    else is_image_name
+                )
                 limit = None if max_images is None else int(max_images)
             summary["archives"][path.name] = safe_extract(
                 path, tmp, accept=accept, limit=limit, seed=seed

@@ -32,14 +32,7 @@ from pathlib import Path
 
 from colorbench.errors import ColorbenchError
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-)
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-
-
-def is_image(name: str) -> bool:
-    return posixpath.splitext(name)[1].lower() in IMAGE_SUFFIXES
 
 
 def glob_filter(patterns: Iterable[str] | None) -> Callable[[str], bool] | None:

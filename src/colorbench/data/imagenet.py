@@ -37,9 +37,10 @@ from unittest import mock
 
 from tqdm import tqdm
 
-from colorbench.data.extract import is_image, member_path
+from colorbench.data.extract import member_path
 from colorbench.data.splits import hash_unit
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import is_image_name
 
 PARTS = ("devkit", "train", "val")
 GRAY_CHECK_SIZE = 256  # the grayscale test sees the image at the paper's prepared size
@@ -101,7 +102,7 @@ def _files(tf: tarfile.TarFile, archive: str) -> list[tarfile.TarInfo]:
     """The regular image members of an (inner) tar, names checked; links and others ignored."""
     out = []
     for m in tf.getmembers():
-        if member_path(m.name, Path(archive)) is not None and m.isfile() and is_image(m.name):
+        if member_path(m.name, Path(archive)) is not None and m.isfile() and is_image_name(m.name):
             out.append(m)
     return out
 

@@ -31,8 +31,6 @@ COLUMNS = [
     "height",
 ]
 
-SPLITS = ("train", "val", "test")
-
 
 def read_manifest(prepared_dir: str | os.PathLike) -> pd.DataFrame:
     import pandas as pd
@@ -48,6 +46,27 @@ def read_manifest(prepared_dir: str | os.PathLike) -> pd.DataFrame:
 
 def image_path(prepared_dir: str | os.PathLike, image_id: str) -> Path:
     return Path(prepared_dir) / IMAGES / f"{image_id}.png"
+
+
+def manifest_file(prepared_dir: str | os.PathLike) -> Path:
+    """PREPARED/manifest.csv, or a one-line error naming the prepare stage when absent."""
+    from colorbench.errors import ColorbenchError
+
+    path = Path(prepared_dir) / MANIFEST
+    if not path.is_file():
+        raise ColorbenchError(f"{path} not found; run the prepare stage (dvc repro prepare)")
+    return path
+
+
+def read_prepared(prepared_dir: str | os.PathLike) -> pd.DataFrame:
+    """read_manifest, after `manifest_file`'s check."""
+    return read_manifest(manifest_file(prepared_dir).parent)
+
+
+def test_split(df: pd.DataFrame) -> pd.DataFrame:
+    """The default evaluation set: the main images of the test split (evaluate, colorize,
+    the report's figures; named sets are colorbench.protocols)."""
+    return select(df, split="test", role="main")
 
 
 def select(df: pd.DataFrame, split: str | None = None, role: str | None = "main") -> pd.DataFrame:

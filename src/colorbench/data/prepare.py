@@ -23,7 +23,7 @@ PIL's conversion; alpha is composited on white; 16-bit data is scaled to 8 bits.
 from __future__ import annotations
 
 import csv
-import multiprocessing as mp
+import functools
 import os
 import sys
 import zlib
@@ -44,6 +44,7 @@ from colorbench.data.ids import assign_ids
 from colorbench.data.manifest import COLUMNS, IMAGES, MANIFEST, REJECTS
 from colorbench.data.splits import SPLIT_NAMES, check_fractions, split_of
 from colorbench.errors import ColorbenchError
+from colorbench.parallel import parallel_map, worker_count
 
 ROLES = ("main", "background")
 SKIP_NAMES = frozenset({"thumbs.db", "desktop.ini"})  # compared case-insensitively
@@ -196,43 +197,15 @@ def process_file(
     return True, (w, h, chroma)
 
 
-_CFG: _WorkerConfig | None = None
-
-
-def _init_worker(cfg: _WorkerConfig) -> None:
-    from colorbench.interrupts import quiet_worker
-
-    global _CFG
-    _CFG = cfg
-    quiet_worker()
-
-
-def _work(task: tuple[str, str]) -> tuple[bool, tuple[int, int, float] | str]:
-    assert _CFG is not None
-    return process_file(task[0], task[1], _CFG)
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _results(
     tasks: list[tuple[str, str]], cfg: _WorkerConfig, workers: int
 ) -> Iterator[tuple[bool, tuple[int, int, float] | str]]:
     """Results in task order (so rows stream out sorted), over a process pool when workers > 1."""
-    if workers <= 1 or len(tasks) < 2:
-        for path, image_id in tasks:
-            yield process_file(path, image_id, cfg)
-        return
-    methods = mp.get_all_start_methods()
-    # fork: workers inherit the imported modules at no cost
-    ctx = mp.get_context("fork" if "fork" in methods else None)
-    chunksize = max(1, min(64, len(tasks) // (workers * 8)))
-    with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(cfg,)) as pool:
-        yield from pool.imap(_work, tasks, chunksize=chunksize)
+    return parallel_map(functools.partial(_work, cfg=cfg), tasks, workers)
+
+
+def _work(task: tuple[str, str], cfg: _WorkerConfig) -> tuple[bool, tuple[int, int, float] | str]:
+    return process_file(task[0], task[1], cfg)
 
 
 def _check_output(out_dir: Path, sources: list[Source]) -> None:
@@ -282,7 +255,7 @@ def prepare(
     val, test = check_fractions(split or {})
     srcs = parse_sources(sources)
     _check_output(out_dir, srcs)
-    workers = available_cores() if workers is None or int(workers) < 0 else int(workers)
+    workers = worker_count(workers)
 
     skip = {os.path.realpath(p) for s in srcs for p in (s.labels, s.annotations) if p is not None}
     labels = [read_labels(s.labels) if s.labels else {} for s in srcs]

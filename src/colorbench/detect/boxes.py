@@ -101,12 +101,6 @@ def cut_crop(img: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.n
     return np.asarray(Image.fromarray(patch).resize((size, size), Image.BICUBIC))
 
 
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one image reader
-
-    return decode_rgb(path)
-
-
 def crop_source(prepared_dir: str | os.PathLike, row: Mapping[str, Any]) -> tuple[str, tuple]:
     """(image path, pixel box) a boxes.csv row's crop is cut from: the original image when
     the row names one (`orig_path`), else the prepared image."""
@@ -122,5 +116,7 @@ def crop_source(prepared_dir: str | os.PathLike, row: Mapping[str, Any]) -> tupl
 def load_crop(prepared_dir: str | os.PathLike, row: Mapping[str, Any], size: int) -> np.ndarray:
     """Cut one boxes.csv row's crop (for loaders when crops are not materialised):
     size x size x 3 uint8, identical to the materialised PNG."""
+    from colorbench.metrics.decode import read_rgb
+
     path, box = crop_source(prepared_dir, row)
     return cut_crop(read_rgb(path), box, size)

@@ -25,13 +25,13 @@ from colorbench.atomic import atomic_dir
 from colorbench.detect.boxes import (
     BOX_COLUMNS,
     cut_crop,
-    read_rgb,
     scale_boxes,
     select_boxes,
     to_pixel_boxes,
 )
 from colorbench.detect.workers import Imap, check_inputs, predict_batches, worker_map
 from colorbench.errors import ColorbenchError
+from colorbench.metrics.decode import read_rgb
 
 BOXES_CSV = "boxes.csv"
 CROPS_SUBDIR = "crops"

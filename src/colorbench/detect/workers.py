@@ -11,19 +11,17 @@ keeps the workers clear of its CUDA context and thread pools.
 from __future__ import annotations
 
 import importlib
-import multiprocessing as mp
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, TypeVar
 
 from colorbench.errors import ColorbenchError
+from colorbench.parallel import Imap, pool_map, worker_count
 
 T = TypeVar("T")
-Imap = Callable[..., Iterator[Any]]  # imap(fn, items, chunksize=16), ordered like items
 
 
 def check_inputs(
@@ -34,53 +32,23 @@ def check_inputs(
         raise ColorbenchError(
             f"unknown {stage} backend '{backend}'; use one of {', '.join(backends)}"
         )
-    prepared_dir = Path(prepared_dir)
-    if not (prepared_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{prepared_dir}/manifest.csv not found; run the prepare stage first")
-    return prepared_dir
+    from colorbench.data.manifest import manifest_file
 
-
-def make_pool(
-    num_workers: int, *, parent_runs_torch: bool, preload: Iterable[str] = ()
-) -> Pool | None:
-    """A pool of `num_workers` processes (negative: every available core), or None for
-    in-process work (0 or 1 worker)."""
-    if num_workers is not None and num_workers < 0:
-        from colorbench.data.prepare import available_cores
-
-        num_workers = available_cores()
-    if num_workers is None or num_workers <= 1:
-        return None
-    use_fork = (
-        not parent_runs_torch
-        and sys.platform.startswith("linux")
-        and "fork" in mp.get_all_start_methods()
-    )
-    if use_fork:
-        for name in preload:
-            importlib.import_module(name)
-    from colorbench.interrupts import quiet_worker
-
-    return mp.get_context("fork" if use_fork else "spawn").Pool(num_workers, quiet_worker)
+    return manifest_file(prepared_dir).parent
 
 
 @contextmanager
 def worker_map(
     num_workers: int, *, parent_runs_torch: bool, preload: Iterable[str] = ()
 ) -> Iterator[Imap]:
-    """An ordered `imap(fn, items, chunksize=16)` over a `make_pool` pool, or the built-in
-    map in this process; the pool is closed on exit."""
-    pool = make_pool(num_workers, parent_runs_torch=parent_runs_torch, preload=preload)
-
-    def imap(fn: Callable, items: Iterable, chunksize: int = 16) -> Iterator:
-        return pool.imap(fn, items, chunksize=chunksize) if pool is not None else map(fn, items)
-
-    try:
+    """`colorbench.parallel.pool_map`: fork where the parent runs no torch, after importing
+    `preload` once so that the workers inherit it; spawn otherwise."""
+    spawn = parent_runs_torch or not sys.platform.startswith("linux")
+    if not spawn and worker_count(num_workers) > 1:
+        for name in preload:
+            importlib.import_module(name)
+    with pool_map(num_workers, spawn=spawn) as imap:
         yield imap
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
 
 
 def predict_batches(

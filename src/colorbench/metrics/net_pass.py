@@ -33,10 +33,10 @@ def net_batches(
     """The decoded batches, in order: DataLoader worker processes decode while the main
     process runs the networks (< 0 workers: one per core; 0: in this process). At most 2
     batches per worker are in flight, so memory stays flat in N."""
-    from colorbench.metrics.pixel_batches import available_cores
+    from colorbench.parallel import worker_count
 
     sampler = batch_indices(len(ds), batch_size)
-    workers = available_cores() if num_workers < 0 else num_workers
+    workers = worker_count(num_workers)
     workers = min(workers, len(sampler)) if len(sampler) > 1 else 0
     if workers == 0:
         return (ds[idxs] for idxs in sampler)

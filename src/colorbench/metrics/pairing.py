@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import IMAGE_EXTS
 from colorbench.metrics import registry as _registry
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 FID_MODES = ("standard", "piq")
 
 # Views of colorbench.metrics.registry, the one table of metrics.

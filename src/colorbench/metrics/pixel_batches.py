@@ -121,11 +121,6 @@ def batch_indices(n: int, batch_size: int) -> list[list[int]]:
     return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
 
 
-def available_cores() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cores or 1
-
-
 def pixel_batches(
     ds: PairBatches, batch_size: int, num_workers: int
 ) -> Iterator[dict[str, Any]] | Iterable[dict[str, Any]]:
@@ -134,8 +129,10 @@ def pixel_batches(
     ~0.1-0.2 s per run with DataLoader processes. At most 2 batches per thread are in
     flight, so memory stays flat in N."""
     sampler = batch_indices(len(ds), batch_size)
+    from colorbench.parallel import available_cores, worker_count
+
     cores = available_cores()
-    workers = cores if num_workers < 0 else num_workers
+    workers = worker_count(num_workers)
     workers = min(workers, len(sampler)) if len(sampler) > 1 else 0
     # Threads beyond the idle cores only queue for them and evict each other's cache-sized
     # SSIM tiles (measured 10-30% slower than one thread on a busy machine), so take at

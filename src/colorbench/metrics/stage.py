@@ -108,10 +108,10 @@ def paired_tests(
 
 
 def evaluate_methods(
-    outputs_dir: str | os.PathLike = "outputs",
-    prepared_dir: str | os.PathLike = "data/prepared",
-    metrics_json: str | os.PathLike = "reports/metrics.json",
-    per_image_dir: str | os.PathLike = "reports/per_image",
+    outputs_dir: str | os.PathLike,
+    prepared_dir: str | os.PathLike,
+    metrics_json: str | os.PathLike,
+    per_image_dir: str | os.PathLike,
     metrics: list[str] | None = None,
     fid_mode: str = "standard",
     bootstrap: int = 1000,
@@ -121,21 +121,21 @@ def evaluate_methods(
     seed: int = 0,
     profile: str = "synthetic",
     baseline: str = "gray",
-    evaluator_path: str | os.PathLike | None = "models/evaluator.pt",
-    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
-    saliency_gt_dir: str | os.PathLike = "data/saliency",
+    evaluator_path: str | os.PathLike | None = None,
+    saliency_pred_dir: str | os.PathLike | None = None,
+    saliency_gt_dir: str | os.PathLike | None = None,
     details_json: str | os.PathLike | None = None,
 ) -> dict:
     """Evaluate every outputs/<method>/ on the test split (role main); write the reports.
 
     A method that also predicts saliency (a non-empty saliency_pred_dir/<method>/, e.g.
-    SCGAN) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
+    SCGAN; the DAG's outputs_saliency/) gets `saliency_mae` and `saliency_iou` against the saliency stage's maps.
     `details_json` defaults to metrics_details.json beside `metrics_json`."""
     settings = dict(locals())  # every argument: the settings _evaluate_set reads
-    from colorbench.data.manifest import read_manifest, select
+    from colorbench.data.manifest import read_prepared, test_split
 
     manifest_dir = Path(prepared_dir)
-    test = select(_manifest(manifest_dir, read_manifest), split="test", role="main")
+    test = test_split(read_prepared(manifest_dir))
     if test.empty:
         raise ColorbenchError(f"the prepared data in {manifest_dir} has no test images")
     result, per_image = _evaluate_set(test, manifest_dir, settings)
@@ -151,13 +151,8 @@ def _settings(**given: Any) -> dict[str, Any]:
     unknown = sorted(set(given) - set(params))
     if unknown:
         raise TypeError(f"unknown evaluate setting(s): {', '.join(unknown)}")
-    return {**{n: p.default for n, p in params.items()}, **given}
-
-
-def _manifest(manifest_dir: Path, read_manifest) -> pd.DataFrame:
-    if not (manifest_dir / "manifest.csv").is_file():
-        raise ColorbenchError(f"{manifest_dir}/manifest.csv not found; run `dvc repro prepare`")
-    return read_manifest(manifest_dir)
+    defaults = {n: p.default for n, p in params.items() if p.default is not p.empty}
+    return {**defaults, **given}
 
 
 def _write(
@@ -186,11 +181,11 @@ def _write(
 
 def evaluate_protocols(
     params: dict[str, Any],
-    outputs_dir: str | os.PathLike = "outputs",
-    prepared_dir: str | os.PathLike = "data/prepared",
-    metrics_json: str | os.PathLike = "reports/metrics.json",
-    per_image_dir: str | os.PathLike = "reports/per_image",
-    saliency_pred_dir: str | os.PathLike = "outputs_saliency",
+    outputs_dir: str | os.PathLike,
+    prepared_dir: str | os.PathLike,
+    metrics_json: str | os.PathLike,
+    per_image_dir: str | os.PathLike,
+    saliency_pred_dir: str | os.PathLike | None = None,
     details_json: str | os.PathLike | None = None,
     **kwargs: Any,
 ) -> dict:
@@ -198,10 +193,10 @@ def evaluate_protocols(
     docstring); `kwargs` are evaluate_methods' other settings. A protocol's `metrics`
     replace kwargs' `metrics` for its set."""
     from colorbench import protocols as proto
-    from colorbench.data.manifest import read_manifest
+    from colorbench.data.manifest import read_prepared
 
     manifest_dir = Path(prepared_dir)
-    manifest = _manifest(manifest_dir, read_manifest)
+    manifest = read_prepared(manifest_dir)
     base = _settings(**kwargs)
     seed = int(base["seed"])
     blocks: dict[str, dict] = {}
@@ -212,7 +207,7 @@ def evaluate_protocols(
         settings = {
             **base,
             "outputs_dir": Path(outputs_dir) / name,
-            "saliency_pred_dir": Path(saliency_pred_dir) / name,
+            "saliency_pred_dir": saliency_pred_dir and Path(saliency_pred_dir) / name,
         }
         if protocol.metrics is not None:
             settings["metrics"] = list(protocol.metrics)
@@ -264,8 +259,8 @@ def _evaluate_set(
             ids=ids,
             gt_cache=gt_cache,
         )
-        sal_dir = Path(s["saliency_pred_dir"]) / mdir.name
-        if sal_dir.is_dir() and any(sal_dir.iterdir()):
+        sal_dir = s["saliency_pred_dir"] and Path(s["saliency_pred_dir"]) / mdir.name
+        if sal_dir and sal_dir.is_dir() and any(sal_dir.iterdir()):
             agreement = saliency_agreement(sal_dir, s["saliency_gt_dir"], ids)
             for metric in ("saliency_mae", "saliency_iou"):
                 summary[metric] = summarize(agreement[metric].to_numpy(), bootstrap, seed)

@@ -50,9 +50,9 @@ def _accuracy(model: torch.nn.Module, loader: DataLoader, device: torch.device) 
 
 
 def train_evaluator(
-    prepared_dir: str | os.PathLike = "data/prepared",
-    out: str | os.PathLike = "models/evaluator.pt",
-    log_dir: str | os.PathLike = "logs/train_evaluator",
+    prepared_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    log_dir: str | os.PathLike,
     arch: str = "small_cnn",
     width: int = 32,
     epochs: int = 8,

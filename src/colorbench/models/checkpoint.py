@@ -121,9 +121,9 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
             f"{path}: weights do not fit a {kind} built from {cfg} ({detail}); "
             "the file and its config disagree — retrain"
         ) from exc
-    from colorbench.device import as_device
+    from colorbench.device import resolve_device
 
-    model.to(as_device(device)).eval()
+    model.to(resolve_device(device)).eval()
     return Loaded(kind, model, dict(cfg), dict(payload.get("meta") or {}))
 
 

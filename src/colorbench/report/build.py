@@ -11,10 +11,11 @@ from typing import Any
 from colorbench.atomic import atomic_dir, atomic_file
 from colorbench.errors import ColorbenchError
 from colorbench.report import content, figures
+from colorbench.report.ablation_paracolorizer import arch_table, edge_table
+from colorbench.report.ablation_scgan import scgan_ablation_table
 from colorbench.report.content import Context
 from colorbench.report.experiments import (
     Run,
-    ablation_tables,
     current_run,
     load_exp_json,
     parse_exp_show,
@@ -25,7 +26,7 @@ from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
 from colorbench.report.provenance import global_net_note, stamp_lines, weights_section
 from colorbench.report.reference import reference_tables
-from colorbench.report.tables import Table, to_csv, to_latex, to_markdown
+from colorbench.report.tables import Table, write_table
 
 DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
 # The papers' main tables, each measured on the protocol params' report.tables names for it
@@ -49,16 +50,18 @@ def _table_protocol(params: dict[str, Any], table: str, results: Results) -> str
 
 @dataclass
 class ReportConfig:
-    metrics: Path = Path("reports/metrics_details.json")
-    per_image: Path = Path("reports/per_image")
-    outputs: Path = Path("outputs")
-    prepared: Path = Path("data/prepared")
-    logs: Path = Path("logs")
-    out: Path = Path("reports")
-    saliency_pred: Path = Path("outputs_saliency/scgan")
-    saliency_gt: Path = Path("data/saliency")
-    study: Path = Path("reports/study")  # the `study` stage's human-evaluation tables
-    crops: Path = Path("data/crops")  # read for its weights_loaded.json only
+    """Every folder the report reads or writes; dvc.yaml's `report` stage spells them."""
+
+    metrics: Path  # the evaluate stage's metrics_details.json
+    per_image: Path
+    outputs: Path
+    prepared: Path
+    logs: Path
+    out: Path
+    saliency_pred: Path  # SCGAN's predicted maps
+    saliency_gt: Path
+    study: Path  # the `study` stage's human-evaluation tables
+    crops: Path  # read for its weights_loaded.json only
     grid_images: int = 6
     baseline: str = "gray"
     fid_mode: str | None = None  # params evaluate.fid_mode, to flag a stale metrics.json
@@ -97,13 +100,15 @@ def _runs(cfg: ReportConfig, results: Results, params: dict[str, Any]) -> tuple[
     )
 
 
-def _write_table(t: Table, folder: Path) -> list[Path]:
-    paths = []
-    for ext, render in (("md", to_markdown), ("csv", to_csv), ("tex", to_latex)):
-        p = folder / f"{t.name}.{ext}"
-        p.write_text(render(t) if ext != "md" else render(t, heading="#"), encoding="utf-8")
-        paths.append(p)
-    return paths
+def ablation_tables(
+    runs: list[Run], ctx: Context, from_experiments: bool, logs_dir: Path | None = None
+) -> list[Table]:
+    """ParaColorizer's λ_edge and generator-version tables and SCGAN's Table II."""
+    return [
+        edge_table(runs, ctx, from_experiments, logs_dir),
+        arch_table(runs, ctx, from_experiments),
+        scgan_ablation_table(runs, ctx, from_experiments),
+    ]
 
 
 def _draw_figures(
@@ -273,7 +278,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     summary = ReportSummary(readme=cfg.out / "README.md")
     with atomic_dir(cfg.out / "tables") as tdir, atomic_dir(cfg.out / "figures") as fdir:
         for t in [*main, *measured, *ablations, *published]:
-            summary.tables += [cfg.out / "tables" / p.name for p in _write_table(t, tdir)]
+            summary.tables += [cfg.out / "tables" / p.name for p in write_table(t, tdir)]
         drawn, skipped = _draw_figures(cfg, results, per_image, fdir)
     summary.figures = [cfg.out / "figures" / f.file for f in drawn]
     summary.skipped = skipped

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from colorbench.errors import ColorbenchError
+from colorbench.params import lookup as get  # noqa: F401  (the report's name for it)
 from colorbench.report.content import Context
 from colorbench.report.load import Results, Value, results_from_dict
 from colorbench.report.tables import Cell, Column, Table
@@ -219,15 +220,6 @@ def param_diff(params: dict[str, Any], reference: dict[str, Any]) -> set[str]:
     return {k for k in fa.keys() & fb.keys() if _differs(fa[k], fb[k])}
 
 
-def get(params: dict[str, Any], dotted: str, default: Any = None) -> Any:
-    cur: Any = params
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return default
-        cur = cur[part]
-    return cur
-
-
 def select_runs(runs: Iterable[Run], reference: dict[str, Any], allowed: set[str]) -> list[Run]:
     """Runs with results whose params differ from the reference only in `allowed` keys."""
     return [
@@ -304,19 +296,6 @@ def howto(from_experiments: bool, cmds: list[str]) -> list[str]:
     )
     lead += " (add `--queue` to each and then `dvc queue start` to run them in the background):"
     return [lead, "", "```sh", *cmds, "```"]
-
-
-def ablation_tables(
-    runs: list[Run], ctx: Context, from_experiments: bool, logs_dir: Path | None = None
-) -> list[Table]:
-    from colorbench.report.ablation_paracolorizer import arch_table, edge_table
-    from colorbench.report.ablation_scgan import scgan_ablation_table
-
-    return [
-        edge_table(runs, ctx, from_experiments, logs_dir),
-        arch_table(runs, ctx, from_experiments),
-        scgan_ablation_table(runs, ctx, from_experiments),
-    ]
 
 
 def current_run(

@@ -30,7 +30,7 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one metrics decoder
+    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one image reader
 
     return decode_rgb(path)
 
@@ -65,9 +65,9 @@ def grid_candidates(
     gt_dir = gt_dir or prepared / "images"
     ids: list[str] = []
     if (prepared / "manifest.csv").is_file():
-        from colorbench.data.manifest import read_manifest, select
+        from colorbench.data.manifest import read_manifest, test_split
 
-        ids = list(select(read_manifest(prepared), "test")["id"])
+        ids = list(test_split(read_manifest(prepared))["id"])
     if not ids and gt_dir.is_dir():
         ids = [p.stem for p in gt_dir.glob("*.png")]
     ids = [i for i in ids if (gt_dir / f"{i}.png").is_file()]

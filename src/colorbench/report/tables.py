@@ -13,6 +13,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from colorbench.report.spec import MetricSpec, latex_escape
 
@@ -269,3 +270,13 @@ def to_latex(table: Table) -> str:
         lines += [r"\par\smallskip", r"{\footnotesize"] + [f + r"\par" for f in foot] + ["}"]
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
+
+
+def write_table(t: Table, folder: Path) -> list[Path]:
+    """FOLDER/<name>.md, .csv and .tex of one table."""
+    paths = []
+    for ext, render in (("md", to_markdown), ("csv", to_csv), ("tex", to_latex)):
+        p = folder / f"{t.name}.{ext}"
+        p.write_text(render(t) if ext != "md" else render(t, heading="#"), encoding="utf-8")
+        paths.append(p)
+    return paths

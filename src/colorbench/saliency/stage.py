@@ -50,7 +50,7 @@ def _masks_task(task: tuple[str, list, tuple[int, int], tuple[int, int]]) -> boo
 def _spectral_task(task: tuple[str, str, str]) -> bool:
     """Pool worker: read a prepared image, write its spectral-residual map."""
     from colorbench.data.manifest import image_path
-    from colorbench.detect.boxes import read_rgb
+    from colorbench.metrics.decode import read_rgb
     from colorbench.saliency.spectral import spectral_saliency
 
     prepared_dir, image_id, out_path = task
@@ -60,7 +60,7 @@ def _spectral_task(task: tuple[str, str, str]) -> bool:
 
 def _read_task(task: tuple[str, str]) -> np.ndarray:
     from colorbench.data.manifest import image_path
-    from colorbench.detect.boxes import read_rgb
+    from colorbench.metrics.decode import read_rgb
 
     return read_rgb(image_path(*task))
 

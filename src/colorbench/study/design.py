@@ -75,11 +75,9 @@ class BuildConfig:
 
 def candidate_ids(cfg: BuildConfig) -> list[str]:
     """Ids of the split that have a ground truth and an output of every method."""
-    from colorbench.data.manifest import image_path, read_manifest, select
+    from colorbench.data.manifest import image_path, read_prepared, select
 
-    if not (cfg.prepared / "manifest.csv").is_file():
-        raise ColorbenchError(f"{cfg.prepared}/manifest.csv not found; run `dvc repro prepare`")
-    ids = select(read_manifest(cfg.prepared), split=cfg.split, role="main")["id"].tolist()
+    ids = select(read_prepared(cfg.prepared), split=cfg.split, role="main")["id"].tolist()
     for m in cfg.methods:
         if not (cfg.outputs / m).is_dir():
             raise ColorbenchError(f"no outputs for method '{m}' in {cfg.outputs / m}")

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from colorbench.atomic import atomic_dir
-from colorbench.report.build import _write_table
-from colorbench.report.tables import Cell, Column, Table, to_markdown
+from colorbench.report.tables import Cell, Column, Table, to_markdown, write_table
 from colorbench.study.design import GROUND_TRUTH
 from colorbench.study.scoring import CASE_SCORES, fooling_score, score_study
 
@@ -158,7 +157,7 @@ def write_study_reports(studies: Path, out: Path, n_boot: int = 1000) -> list[di
             lines += [f"### Study `{s['name']}`", ""]
             lines += [f"- {p}" for p in s["problems"]] + ([""] if s["problems"] else [])
             for t in study_tables(s):
-                _write_table(t, tmp)
+                write_table(t, tmp)
                 lines += [to_markdown(t, heading="####"), ""]
         if not scores:
             lines = [NO_STUDY, ""]

@@ -25,25 +25,28 @@ import torch
 from torch.utils.data import Dataset
 
 from colorbench.color import rgb_to_net, uint8_to_tensor
-from colorbench.data.manifest import image_path, read_manifest, select
+from colorbench.data.manifest import image_path, select
+from colorbench.data.manifest import read_prepared as load_manifest  # the trainers' name
 from colorbench.errors import ColorbenchError
 
 BOXES_CSV = "boxes.csv"
 
 
 def _read_rgb(path: Path, size: int | None) -> np.ndarray:
+    """HxWx3 uint8 (writable), resized to size x size (bicubic) when it differs."""
     from PIL import Image
 
+    from colorbench.metrics.decode import read_rgb
+
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size and im.size != (size, size):
-                im = im.resize((size, size), Image.BICUBIC)
-            return np.array(im)
+        rgb = read_rgb(path)
     except FileNotFoundError as exc:
         raise ColorbenchError(
             f"{path} is missing; re-run the stage that wrote it (dvc repro)"
         ) from exc
+    if size and rgb.shape[:2] != (size, size):
+        return np.array(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
+    return np.array(rgb)
 
 
 def to_sample(rgb_u8: np.ndarray, ident: str, flip: bool = False) -> dict[str, Any]:
@@ -187,14 +190,6 @@ class ConcatParts(Dataset):
 
 
 # ---- builders ---------------------------------------------------------------------------
-
-
-def load_manifest(prepared_dir: str | os.PathLike) -> pd.DataFrame:
-    if not (Path(prepared_dir) / "manifest.csv").is_file():
-        raise ColorbenchError(
-            f"{prepared_dir}/manifest.csv not found; run the prepare stage first (dvc repro prepare)"
-        )
-    return read_manifest(prepared_dir)
 
 
 def image_size(df: pd.DataFrame) -> int:

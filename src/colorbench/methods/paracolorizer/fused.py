@@ -17,7 +17,7 @@ from colorbench.batching import header_pixels, net_batch, plan_batches
 from colorbench.colorize.engine import Predictor, autocast, predict_ab_small
 from colorbench.colorize.pairs import load_pair, pairs
 from colorbench.colorize.workers import Prefetcher, Writer, batches
-from colorbench.device import as_device
+from colorbench.device import resolve_device
 from colorbench.errors import ColorbenchError
 from colorbench.infer import save_png
 from colorbench.models.densefuse import STRATEGIES, DenseFuse
@@ -61,7 +61,7 @@ def fuse_images(
     if strategy not in STRATEGIES:
         raise ColorbenchError(f"unknown fusion strategy {strategy!r}; use one of {STRATEGIES}")
     pairs_, outs = pairs(fg_paths, bg_paths, out_dir, names)
-    dev = as_device(device)
+    dev = resolve_device(device)
     fusion = fusion.to(dev).eval()
     with (
         tqdm(total=len(pairs_), desc="fuse", unit="img", disable=not progress) as bar,

@@ -117,11 +117,11 @@ def colorize_scgan_paths(
     saliency_dir/<name>.png (the predicted saliency maps), each at its input's size. A model
     trained without the saliency branch writes colour only."""
     from colorbench.colorize.engine import colorize_images, model_size
-    from colorbench.device import as_device
+    from colorbench.device import resolve_device
     from colorbench.models.checkpoint import load_checkpoint
     from colorbench.models.registry import predictor
 
-    dev = as_device(device)
+    dev = resolve_device(device)
     loaded = load_checkpoint(checkpoint, dev)
     if loaded.kind != "scgan":
         raise ColorbenchError(f"{checkpoint} holds kind {loaded.kind!r}, not an SCGAN model")
