@@ -61,10 +61,22 @@ class GlobalLabels:
         }
 
 
+def labelled_rows(df: Any, split: str, classes: Sequence[str] | None = None) -> tuple[list, list]:
+    """(ids, label indices) of one split's main-role images that have a (known) label."""
+    from colorbench.data.manifest import select
+
+    rows = select(df, split=split)
+    rows = rows[rows["label"].astype(str).str.len() > 0]
+    if classes is not None:
+        rows = rows[rows["label"].isin(set(classes))]
+    index = {c: i for i, c in enumerate(classes)} if classes is not None else None
+    ids = rows["id"].astype(str).tolist()
+    labels = rows["label"].astype(str).tolist()
+    return ids, ([index[lab] for lab in labels] if index is not None else labels)
+
+
 def class_labels(df: Any, _annotations: Mapping[str, Path]) -> GlobalLabels | None:
     """Single-label classes from the manifest's `label` column (train rows define them)."""
-    from colorbench.methods.scgan.train_global import labelled_rows
-
     ids, names = labelled_rows(df, "train")
     classes = sorted(set(names))
     if len(classes) < 2:
