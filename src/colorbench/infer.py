@@ -13,8 +13,7 @@ from PIL import Image
 
 from colorbench.atomic import atomic_path
 from colorbench.errors import ColorbenchError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm")
+from colorbench.imagefiles import IMAGE_EXTS, is_image_name
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -22,11 +21,9 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ColorbenchError(f"input folder {folder} does not exist")
-    paths = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
     if not paths:
-        raise ColorbenchError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}")
+        raise ColorbenchError(f"no images ({', '.join(IMAGE_EXTS)}) in {folder}")
     return paths
 
 

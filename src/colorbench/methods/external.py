@@ -10,6 +10,7 @@ from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
+from colorbench.imagefiles import is_image_name
 from colorbench.interrupts import quiet_worker
 from colorbench.methods.base import ColorizeJob, Method
 from colorbench.methods.gray import split_ids
@@ -17,14 +18,13 @@ from colorbench.methods.gray import split_ids
 log = logging.getLogger(__name__)
 
 NAMES = ("external",)
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def _index(folder: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
     clashes: list[str] = []
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."):
+        if p.is_file() and is_image_name(p) and not p.name.startswith("."):
             if p.stem in out:
                 clashes.append(f"{out[p.stem].name}/{p.name}")
             out[p.stem] = p

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from colorbench.metrics.decode import read_rgb  # the one image reader
 from colorbench.report.spec import CCI_BAND, method_label, spec
 
 DPI = 120
@@ -27,12 +28,6 @@ def _save(fig: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight", format="png")
     _plt().close(fig)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    from colorbench.metrics.decode import read_rgb as decode_rgb  # the one image reader
-
-    return decode_rgb(path)
 
 
 def read_gray(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
