@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from colorbench.metrics.pairing import FID_MODES
+
 _METRICS_HELP = (
     "Comma-separated metrics (default: all). psnr, ssim, lpips, colorfulness (also gives "
     "colorfulness_abs and delta_colorful), cci (cci_ratio), cni, top1, fid, evaluator_fd."
@@ -51,10 +53,11 @@ def read_labels(path: str) -> dict[str, str]:
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0),
               help="DataLoader worker processes (decoding and pixel metrics).")  # fmt: skip
-@click.option("--fid-mode", type=click.Choice(["standard", "piq"]), default="standard",
+@click.option("--fid-mode", type=click.Choice(FID_MODES), default="standard",
               show_default=True,
               help="standard: TF-FID Inception + exact Fréchet distance (pytorch-fid numbers); "
-              "piq: ParaColorizer's protocol (piq's iterative sqrt, biased upwards).")  # fmt: skip
+              "piq: ParaColorizer's protocol (piq's iterative sqrt, biased upwards); "
+              "both: one Inception pass, `fid` standard and `fid_piq` piq.")  # fmt: skip
 @click.option("--evaluator", type=click.Path(dir_okay=False),
               help="The profile's classifier checkpoint (models/evaluator.pt) for top1 and "
               "evaluator_fd; without it top1 uses ImageNet VGG-16 if the labels are ImageNet.")  # fmt: skip

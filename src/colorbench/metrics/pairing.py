@@ -10,7 +10,16 @@ from pathlib import Path
 from colorbench.errors import ColorbenchError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-FID_MODES = ("standard", "piq")
+# both: one Inception pass, standard FID as `fid` and piq-mode FID as `fid_piq`.
+FID_MODES = ("standard", "piq", "both")
+
+
+def fid_outputs(fid_mode: str) -> list[tuple[str, str]]:
+    """(metric key, formula) pairs that `fid_mode` produces from one Inception pass."""
+    if fid_mode == "both":
+        return [("fid", "standard"), ("fid_piq", "piq")]
+    return [("fid", fid_mode)]
+
 
 # What a requested name switches on (names users type -> metric keys produced).
 GROUPS: dict[str, tuple[str, ...]] = {

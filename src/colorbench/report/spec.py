@@ -33,6 +33,7 @@ class MetricSpec:
 _SPECS = [
     MetricSpec("delta_colorful", "ΔColorful", r"$\Delta$Colorful", False, 2),
     MetricSpec("fid", "FID", "FID", False, 2),
+    MetricSpec("fid_piq", "FID (piq)", "FID (piq)", False, 2),  # fid_mode both: piq's formula
     MetricSpec("lpips", "LPIPS", "LPIPS", False, 3),
     MetricSpec("psnr", "PSNR (dB)", "PSNR (dB)", True, 2),
     MetricSpec("ssim", "SSIM", "SSIM", True, 4),
@@ -65,6 +66,7 @@ ALL_ORDER = [
     "ssim",
     "lpips",
     "fid",
+    "fid_piq",
     "evaluator_fd",
     "delta_colorful",
     "colorfulness",
