@@ -103,8 +103,10 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     metrics = json.loads((work / "reports/metrics_details.json").read_text())
     assert metrics["protocol"] == "coco_val5k"
     n = {p: block["n_images"] for p, block in metrics["protocols"].items()}
-    # ImageNet: 10 colour val images per class x 3 classes, and a random 20 of them
-    assert n["imagenet_val10k"] == 30 and n["imagenet_5k"] == 20 and n["coco_val5k"] > 0
+    # ImageNet: val_per_class colour val images x 3 classes, and a random n of them
+    per_class = params["acquire"]["imagenet"]["val_per_class"]
+    assert n["imagenet_val10k"] == 3 * per_class and n["coco_val5k"] > 0
+    assert n["imagenet_5k"] == params["protocols"]["imagenet_5k"]["n"] < 3 * per_class
     for protocol, block in metrics["protocols"].items():
         for method in METHODS:
             got = block["methods"][method]
@@ -134,4 +136,4 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     global_net = json.loads((work / "logs/train_global/global_labels.json").read_text())
     # pretrained on the ImageNet subset's devkit classes, not COCO's substitute
     assert global_net["kind"] == "class" and not global_net["substitutes_imagenet"]
-    assert global_net["classes"] == 3 and global_net["train_images"] == 24
+    assert global_net["classes"] == 3 and global_net["train_images"] == 3 * 4  # 10% of 40
