@@ -156,8 +156,9 @@ def build_mirror(www: Path, *, n_train: int = 16, n_val: int = 8, n_places: int 
     })  # fmt: skip
     _tar(www / "places365" / PLACES_FILES[1], images)
     # 6 val images per class, 2 of them grayscale: acquire keeps paper-mini's val_per_class
-    # (4); 40 train images per class: train_fraction 0.1 keeps 4
-    make_imagenet(www / "imagenet", n_classes=3, train_sizes=[40] * 3, val_per_class=6,
+    # (4); 80 train images per class: train_fraction 0.1 keeps 8 (SCGAN's data_fraction
+    # 0.5 then leaves 12, at least one batch)
+    make_imagenet(www / "imagenet", n_classes=3, train_sizes=[80] * 3, val_per_class=6,
                   gray_val=2, image_size=(size, h), seed=seed)  # fmt: skip
     return www
 

@@ -136,4 +136,4 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     global_net = json.loads((work / "logs/train_global/global_labels.json").read_text())
     # pretrained on the ImageNet subset's devkit classes, not COCO's substitute
     assert global_net["kind"] == "class" and not global_net["substitutes_imagenet"]
-    assert global_net["classes"] == 3 and global_net["train_images"] == 3 * 4  # 10% of 40
+    assert global_net["classes"] == 3 and global_net["train_images"] == 24
