@@ -21,6 +21,10 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["TORCH_HOME"] = str(home)
     os.environ["MPLBACKEND"] = "Agg"
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    # Subprocesses (dvc stages, CLIs) one thread each: `make test` runs 2 xdist workers on 2
+    # cores, and torch's default of a thread per core oversubscribes them (spinning threads
+    # burn CPU for nothing; measured 3x the CPU time of a 1-thread stage under load).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
 

@@ -267,3 +267,21 @@ def test_missing_predictions_fail_unless_allowed_and_are_recorded(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["psnr"]["n_missing"] == 0 and "missing" not in data
+
+
+def test_cli_fid_mode_both_writes_fid_and_fid_piq(tmp_path):
+    """`--fid-mode both` is accepted and yields both keys (here unavailable: no weights in this
+    test's own TORCH_HOME, with the reason); the values are tested in test_metrics_nets.py."""
+    pred, gt = write_folders(tmp_path, 3)
+    out = tmp_path / "o.json"
+    res = CliRunner().invoke(main, ["evaluate", "--pred", str(pred), "--gt", str(gt), "--out",
+                                    str(out), "--metrics", "psnr,fid", "--fid-mode", "both",
+                                    "--workers", "0"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(out.read_text())
+    for key in ("fid", "fid_piq"):
+        assert summary[key]["available"] is False
+        assert "pretrained weights 'inception_fid' not found" in summary[key]["reason"]
+    res = CliRunner().invoke(main, ["evaluate", "--pred", str(pred), "--gt", str(gt), "--out",
+                                    str(out), "--fid-mode", "exact"])  # fmt: skip
+    assert res.exit_code == 2 and "'standard', 'piq', 'both'" in res.output

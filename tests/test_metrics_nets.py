@@ -262,3 +262,63 @@ def test_vgg16_top1_matches_torchvision_vgg16_called_directly(tmp_path, monkeypa
     assert summary["top1"].get("available") is not False, summary["top1"]
     assert df.set_index("image").loc[names, "top1"].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert summary["top1"]["mean"] == pytest.approx(0.5)
+
+
+def test_fid_both_is_one_pass_with_both_formulas(tmp_path, inception, monkeypatch):
+    """fid_mode both: the standard network runs once per image, `fid` equals the standard
+    run's value and `fid_piq` the piq run's (piq's own network and formula)."""
+    from colorbench.metrics import fid as fid_module
+    from colorbench.metrics.evaluate import evaluate
+
+    pred, gt = write_folders(tmp_path, 3)
+    calls: list[int] = []
+    original = fid_module.inception_features
+
+    def counted(net, images):
+        calls.append(len(images))
+        return original(net, images)
+
+    monkeypatch.setattr(fid_module, "inception_features", counted)
+
+    def run(mode: str) -> dict:
+        calls.clear()
+        summary, _ = evaluate(pred, gt, ["fid"], batch_size=3, num_workers=0,
+                              fid_mode=mode, progress=False)  # fmt: skip
+        return summary
+
+    both = run("both")
+    assert sum(calls) == 6  # 3 predictions + 3 ground truths, once
+    assert both["fid"]["mode"] == "standard" and both["fid_piq"]["mode"] == "piq"
+    assert both["fid"]["mean"] == run("standard")["fid"]["mean"]
+    assert both["fid_piq"]["mean"] == pytest.approx(run("piq")["fid"]["mean"], rel=1e-4)
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(10, 7), (90, 70)])  # N ≤ D (N×N path) and N > D
+def test_both_formulas_match_pytorch_fid_and_piq(n1: int, n2: int) -> None:
+    """On the same features: `fid` = pytorch-fid's calculate_frechet_distance, `fid_piq` =
+    piq's FID (piq.FID.compute_metric)."""
+    import piq
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    from colorbench.metrics.fid import fid_from_stats
+    from colorbench.metrics.frechet import RunningStats
+    from colorbench.metrics.pairing import fid_outputs
+
+    rng = np.random.default_rng(n1)
+    dim = 48
+    scale = rng.uniform(0.2, 2.0, dim)
+    xa = rng.normal(size=(n1, dim)) * scale
+    xb = rng.normal(size=(n2, dim)) * scale[::-1] + 0.4
+    stats = []
+    for x in (xa, xb):
+        s = RunningStats(dim)
+        for chunk in np.array_split(x, 3):
+            s.update(torch.from_numpy(chunk))
+        stats.append(s)
+    got = {key: fid_from_stats(*stats, mode) for key, mode in fid_outputs("both")}
+    ref_std = calculate_frechet_distance(
+        xa.mean(0), np.cov(xa, rowvar=False), xb.mean(0), np.cov(xb, rowvar=False)
+    )
+    ref_piq = float(piq.FID().compute_metric(torch.from_numpy(xa), torch.from_numpy(xb)))
+    assert got["fid"] == pytest.approx(ref_std, rel=1e-6)
+    assert got["fid_piq"] == pytest.approx(ref_piq, rel=1e-6)

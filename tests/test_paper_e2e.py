@@ -103,8 +103,10 @@ def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> 
     metrics = json.loads((work / "reports/metrics_details.json").read_text())
     assert metrics["protocol"] == "coco_val5k"
     n = {p: block["n_images"] for p, block in metrics["protocols"].items()}
-    # ImageNet: 10 colour val images per class x 3 classes, and a random 20 of them
-    assert n["imagenet_val10k"] == 30 and n["imagenet_5k"] == 20 and n["coco_val5k"] > 0
+    # ImageNet: val_per_class colour val images x 3 classes, and a random n of them
+    per_class = params["acquire"]["imagenet"]["val_per_class"]
+    assert n["imagenet_val10k"] == 3 * per_class and n["coco_val5k"] > 0
+    assert n["imagenet_5k"] == params["protocols"]["imagenet_5k"]["n"] < 3 * per_class
     for protocol, block in metrics["protocols"].items():
         for method in METHODS:
             got = block["methods"][method]

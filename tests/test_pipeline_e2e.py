@@ -42,6 +42,7 @@ def _tiny_params(params: dict) -> dict:
     p["train_evaluator"].update(epochs=1, width=8)
     p["train_global"].update(epochs=1, width=4)
     p["train_scgan"].update(phase1_epochs=1, phase2_epochs=1, batch_size=8, width=4)
+    p["colorize"]["overlay_alphas"] = [0.5]  # one overlay stage per protocol, not three
     p["evaluate"]["bootstrap"] = 50
     p["report"]["grid_images"] = 2
     return p

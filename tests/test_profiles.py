@@ -13,8 +13,8 @@ import yaml
 # Leaf names that may differ. `depth` is the U-Net's number of stride-2 levels, tied to the
 # image size (2**depth must divide prepare.size), so it shrinks with the size.
 MAY_DIFFER = re.compile(
-    r"^(profile|device|num_workers|max_images|n|n_background|min_box|.*size|.*epochs|width"
-    r"|depth|url|base_url|md5|sha256)$"
+    r"^(profile|device|num_workers|max_images|n|n_background|val_per_class|min_box|.*size"
+    r"|.*epochs|width|depth|url|base_url|md5|sha256)$"
 )
 
 

@@ -823,3 +823,24 @@ def test_training_curves_show_losses_per_phase_and_validation(tmp_path: Path) ->
     assert curve_selection(evaluator) == (["train/loss"], ["val/acc"])
     training_curves("train_fg", curves, tmp_path / "c.png")
     _assert_png(tmp_path / "c.png")
+
+
+def test_paracolorizer_tables_show_piq_fid_when_both_modes_ran() -> None:
+    data = metrics_json(fid=True)
+    plain = results_from_dict(data)
+    assert [c.key for c in content.paracolorizer_table2(plain, _ctx(plain)).columns] == [
+        "method",
+        "fid",
+    ]
+    data["fid_mode"] = "both"
+    for m, entry in data["methods"].items():
+        entry["fid_piq"] = _stat(MEANS[m][6] * 3, 4.0)
+    both = results_from_dict(data)
+    ctx = _ctx(both)
+    for t in (content.paracolorizer_table1(both, ctx), content.paracolorizer_table2(both, ctx)):
+        keys = [c.key for c in t.columns]
+        assert "fid_piq" in keys and "fid" not in keys
+        assert "FID (piq)" in to_markdown(t) and "| **36.00 ± 4.00** |" in to_markdown(t)
+        assert any("FID (piq) with ParaColorizer's protocol" in n for n in t.notes)
+    all_keys = [c.key for c in content.all_metrics_table(both, ctx).columns]
+    assert all_keys.index("fid_piq") == all_keys.index("fid") + 1  # both, side by side

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from colorbench.errors import ColorbenchError
+from colorbench.metrics.pairing import FID_MODES
 
 
 class ParamsError(ColorbenchError):
@@ -131,7 +132,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "methods": ListOf(str),
     },
     "evaluate": {
-        "metrics": ListOf(str), "fid_mode": Choice(("standard", "piq")), "bootstrap": int,
+        "metrics": ListOf(str), "fid_mode": Choice(FID_MODES), "bootstrap": int,
         "batch_size": int,
     },
     "report": {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from colorbench.metrics.pairing import FID_MODES
+
 
 def _metrics_help() -> str:
     """--metrics' help from colorbench.metrics.registry (what each name turns on)."""
@@ -63,10 +65,11 @@ def read_labels(path: str) -> dict[str, str]:
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0),
               help="DataLoader worker processes (decoding and pixel metrics).")  # fmt: skip
-@click.option("--fid-mode", type=click.Choice(["standard", "piq"]), default="standard",
+@click.option("--fid-mode", type=click.Choice(FID_MODES), default="standard",
               show_default=True,
               help="standard: TF-FID Inception + exact Fréchet distance (pytorch-fid numbers); "
-              "piq: ParaColorizer's protocol (piq's iterative sqrt, biased upwards).")  # fmt: skip
+              "piq: ParaColorizer's protocol (piq's iterative sqrt, biased upwards); "
+              "both: one Inception pass, `fid` standard and `fid_piq` piq.")  # fmt: skip
 @click.option("--evaluator", type=click.Path(dir_okay=False),
               help="The profile's classifier checkpoint (models/evaluator.pt) for top1 and "
               "evaluator_fd; without it top1 uses ImageNet VGG-16 if the labels are ImageNet.")  # fmt: skip

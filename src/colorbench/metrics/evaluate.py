@@ -35,6 +35,7 @@ from colorbench.metrics.pairing import (  # noqa: F401  (re-exported: the public
     PIXEL,
     Pairing,
     _few,
+    fid_outputs,
     index_images,
     pair_images,
     resolve_metrics,
@@ -220,7 +221,8 @@ def _summarize(
     out: dict[str, dict] = {}
     for k in keys:
         if k in unavailable:
-            out[k] = stats.unavailable(unavailable[k])
+            for key in [k] + (["fid_piq"] if k == "fid" and fid_mode == "both" else []):
+                out[key] = stats.unavailable(unavailable[k])
         elif k in vals:
             out[k] = stats.summarize(vals[k], n_boot, seed, boot=boots.get(k))
             if k == "top1":
@@ -238,11 +240,12 @@ def _summarize(
             from colorbench.metrics.fid import fid_from_stats
 
             gt = gt_fid if gt_fid is not None else feats["fid_gt"]
-            out[k] = {
-                "mean": fid_from_stats(feats["fid_pred"], gt, fid_mode),
-                "n": n,
-                "mode": fid_mode,
-            }
+            for key, mode in fid_outputs(fid_mode):  # `both`: two formulas, one feature pass
+                out[key] = {
+                    "mean": fid_from_stats(feats["fid_pred"], gt, mode),
+                    "n": n,
+                    "mode": mode,
+                }
         elif k == "evaluator_fd":
             from colorbench.metrics.frechet import frechet_from_stats
 

@@ -6,6 +6,9 @@
 - `piq`: ParaColorizer's protocol: piq's InceptionV3 and piq's FID formula, whose
   Newton–Schulz iterative matrix square root stops at a tolerance and is known to bias FID
   upwards; kept only to reproduce that paper's numbers. Report which mode (and N).
+- `both`: piq's InceptionV3 is pytorch-fid's (same layers, weights, 299-px bilinear resize
+  and [-1, 1] scaling; a test checks equal features), so one pass of the standard network
+  feeds both formulas: `fid` (standard) and `fid_piq`.
 
 Both libraries would download their weights; here the one file comes from the weights
 registry (`inception_fid`) and is handed to the library's own loading code, so a test that
@@ -47,7 +50,7 @@ def build_inception(mode: str = "standard", device: torch.device | str = "cpu") 
     if mode not in FID_MODES:
         raise ValueError(f"unknown fid mode {mode!r}; use one of {FID_MODES}")
     state = _weights.load_state_dict("inception_fid")
-    if mode == "standard":
+    if mode in ("standard", "both"):
         from pytorch_fid import inception as lib
 
         with _weights_from_registry(lib, state):

@@ -11,7 +11,16 @@ from colorbench.errors import ColorbenchError
 from colorbench.imagefiles import IMAGE_EXTS
 from colorbench.metrics import registry as _registry
 
-FID_MODES = ("standard", "piq")
+# both: one Inception pass, standard FID as `fid` and piq-mode FID as `fid_piq`.
+FID_MODES = ("standard", "piq", "both")
+
+
+def fid_outputs(fid_mode: str) -> list[tuple[str, str]]:
+    """(metric key, formula) pairs that `fid_mode` produces from one Inception pass."""
+    if fid_mode == "both":
+        return [("fid", "standard"), ("fid_piq", "piq")]
+    return [("fid", fid_mode)]
+
 
 # Views of colorbench.metrics.registry, the one table of metrics.
 GROUPS: dict[str, tuple[str, ...]] = _registry.groups()

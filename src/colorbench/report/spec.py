@@ -18,6 +18,7 @@ ALL_ORDER = [
     "ssim",
     "lpips",
     "fid",
+    "fid_piq",
     "evaluator_fd",
     "delta_colorful",
     "colorfulness",
