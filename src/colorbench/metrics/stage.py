@@ -57,17 +57,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 # The numbers people compare across runs (and the experiment tables read); everything else
 # stays in the details file. evaluator_fd stands in for FID on the synthetic profile.
-HEADLINE = (
-    "psnr",
-    "ssim",
-    "lpips",
-    "fid",
-    "fid_piq",
-    "evaluator_fd",
-    "delta_colorful",
-    "cci_ratio",
-    "top1",
-)
+HEADLINE = ("psnr", "ssim", "lpips", "fid", "fid_piq", "evaluator_fd", "delta_colorful",
+            "cci_ratio", "top1")  # fmt: skip
 
 
 def headline(result: dict) -> dict:
