@@ -285,3 +285,7 @@ def test_cli_fid_mode_both_writes_fid_and_fid_piq(tmp_path):
     res = CliRunner().invoke(main, ["evaluate", "--pred", str(pred), "--gt", str(gt), "--out",
                                     str(out), "--fid-mode", "exact"])  # fmt: skip
     assert res.exit_code == 2 and "'standard', 'piq', 'both'" in res.output
+    from colorbench.metrics.pairing import FID_MODES
+    from colorbench.params_schema import SECTIONS
+
+    assert SECTIONS["evaluate"]["fid_mode"].options == FID_MODES  # params.yaml accepts the same

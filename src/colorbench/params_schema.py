@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from colorbench.errors import ColorbenchError
-from colorbench.metrics.pairing import FID_MODES
 
 
 class ParamsError(ColorbenchError):
@@ -132,7 +131,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "methods": ListOf(str),
     },
     "evaluate": {
-        "metrics": ListOf(str), "fid_mode": Choice(FID_MODES), "bootstrap": int,
+        "metrics": ListOf(str), "fid_mode": Choice(("standard", "piq", "both")), "bootstrap": int,
         "batch_size": int,
     },
     "report": {

@@ -221,7 +221,7 @@ def _summarize(
     out: dict[str, dict] = {}
     for k in keys:
         if k in unavailable:
-            for key in [k] + (["fid_piq"] if k == "fid" and fid_mode == "both" else []):
+            for key in [f for f, _ in fid_outputs(fid_mode)] if k == "fid" else [k]:
                 out[key] = stats.unavailable(unavailable[k])
         elif k in vals:
             out[k] = stats.summarize(vals[k], n_boot, seed, boot=boots.get(k))
