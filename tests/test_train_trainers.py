@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -202,15 +203,18 @@ def test_cli_train_colorizer_and_fusion(tmp_path: Path, data: tuple[Path, Path])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "f.pt").is_file()
     r = CliRunner().invoke(main, ["train", "colorizer", "unet", *common[:2], "--prepared",
-                                  str(tmp_path / "none"), "--quiet"])  # fmt: skip
+                                  str(tmp_path), *common[4:], "--crops", str(crops),
+                                  "--out", str(tmp_path / "x.pt")])  # fmt: skip
     assert r.exit_code == 1 and "prepare stage" in r.output and "Traceback" not in r.output
 
 
-def test_stage_script_usage_error(repo_root: Path, tmp_path: Path) -> None:
+def test_train_command_usage_error(repo_root: Path, tmp_path: Path) -> None:
     r = subprocess.run(
-        [sys.executable, str(repo_root / "stages" / "train_colorizer.py"), "nope"],
+        [sys.executable, "-m", "colorbench", "train", "colorizer", "nope"],
         capture_output=True,
         text=True,
         cwd=tmp_path,  # never the repo: a stage run there could write into it
+        env={**os.environ, "PYTHONPATH": str(repo_root / "src")},
     )
-    assert r.returncode == 1 and "usage" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Usage" in r.stderr and "Traceback" not in r.stderr
+    assert "'nope' is not one of 'unet', 'fg', 'bg'" in r.stderr
