@@ -113,7 +113,7 @@ def test_closure_follows_lazy_relative_and_named_imports(tmp_path: Path) -> None
 
 def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
     for rel in (
-        "stages/train.py",
+        "scripts/train.py",
         "src/colorbench/cli.py",
         "src/colorbench/commands/fit.py",
         "src/colorbench/commands/fit_more.py",
@@ -121,8 +121,8 @@ def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
     ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
-    assert stage_deps.entry_points(tmp_path, "python stages/train.py fg") == [
-        tmp_path / "stages/train.py"
+    assert stage_deps.entry_points(tmp_path, "python scripts/train.py fg") == [
+        tmp_path / "scripts/train.py"
     ]
     cli = stage_deps.entry_points(tmp_path, "colorbench fit --out 'models/a b.pt'")
     assert cli == [tmp_path / "src/colorbench/cli.py", tmp_path / "src/colorbench/commands/fit.py"]
