@@ -110,7 +110,12 @@ def test_train_bg_resumes_and_matches_uninterrupted(
     tmp_path: Path, data: tuple[Path, Path]
 ) -> None:
     prep, _ = data
-    kw = {"prepared_dir": prep, "log_root": tmp_path / "logs", "progress": False}
+    kw = {
+        "prepared_dir": prep,
+        "crops_dir": tmp_path / "crops",
+        "log_root": tmp_path / "logs",
+        "progress": False,
+    }
     train_colorizer("bg", BG, out=tmp_path / "a.pt", checkpoint_root=tmp_path / "ca", **kw)
 
     def stop(ctx):
@@ -160,22 +165,24 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
 
 
 def test_bad_params_are_clear_errors(tmp_path: Path, data: tuple[Path, Path]) -> None:
-    prep, _ = data
+    prep, crops = data
+    kw = {"prepared_dir": prep, "crops_dir": crops, "out": tmp_path / "m.pt",
+          "checkpoint_root": tmp_path / "c", "log_root": tmp_path / "l"}  # fmt: skip
     with pytest.raises(ColorbenchError, match="unknown colorizer"):
-        train_colorizer("xx", FG, prepared_dir=prep)
+        train_colorizer("xx", FG, **kw)
     with pytest.raises(ColorbenchError, match="lacks"):
-        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, prepared_dir=prep)
+        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, **kw)
     with pytest.raises(ColorbenchError, match="nothing to train"):
-        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, prepared_dir=prep)
+        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, **kw)
     with pytest.raises(ColorbenchError, match="generator"):
-        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, prepared_dir=prep,
-                        checkpoint_root=tmp_path / "c", log_root=tmp_path / "l")  # fmt: skip
+        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, **kw)
 
 
 def test_image_size_must_fit_the_generator(tmp_path: Path) -> None:
     prep = make_prepared(tmp_path, size=40)
     with pytest.raises(ColorbenchError, match="multiple of 32"):
-        train_colorizer("bg", BG, prepared_dir=prep, checkpoint_root=tmp_path / "c",
+        train_colorizer("bg", BG, prepared_dir=prep, crops_dir=tmp_path / "crops",
+                        out=tmp_path / "m.pt", checkpoint_root=tmp_path / "c",
                         log_root=tmp_path / "l")  # fmt: skip
 
 
