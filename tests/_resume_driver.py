@@ -60,8 +60,8 @@ def train(trainer: str, root: Path, workers: int, run: str, kill_at: int | None)
     else:
         from colorbench.methods.scgan.train import train_scgan
 
-        train_scgan(params, saliency_dir=root / "saliency", evaluator_path=root / "evaluator.pt",
-                    **kw)  # fmt: skip
+        train_scgan(params, saliency_dir=root / "saliency", global_path=root / "global.pt",
+                    evaluator_path=root / "evaluator.pt", **kw)  # fmt: skip
 
 
 if __name__ == "__main__":
