@@ -39,8 +39,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow" tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src stages tests benchmarks tools
-	$(VENV)/bin/ruff format --check src stages tests benchmarks tools
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

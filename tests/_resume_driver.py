@@ -48,7 +48,7 @@ def train(trainer: str, root: Path, workers: int, run: str, kill_at: int | None)
     if trainer in ("unet", "fg", "bg"):
         from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 
-        train_colorizer(trainer, params, **kw)
+        train_colorizer(trainer, params, crops_dir=root / "crops", **kw)
     elif trainer == "fusion":
         from colorbench.methods.paracolorizer.train_fusion import train_fusion
 
@@ -60,8 +60,8 @@ def train(trainer: str, root: Path, workers: int, run: str, kill_at: int | None)
     else:
         from colorbench.methods.scgan.train import train_scgan
 
-        train_scgan(params, saliency_dir=root / "saliency", evaluator_path=root / "evaluator.pt",
-                    **kw)  # fmt: skip
+        train_scgan(params, saliency_dir=root / "saliency", global_path=root / "global.pt",
+                    evaluator_path=root / "evaluator.pt", **kw)  # fmt: skip
 
 
 if __name__ == "__main__":

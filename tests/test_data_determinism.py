@@ -1,6 +1,6 @@
 """The data stages give the same bytes whatever SIMD kernels numpy picks and however many
 threads or processes run them (issue: synth moved by 3 bytes between an AVX-512 and an AVX2
-machine). Each configuration runs the real data stage scripts (acquire, prepare, crops, saliency) in a subprocess, in a temporary
+machine). Each configuration runs the real data stage commands (acquire, prepare, crops, saliency) in a subprocess, in a temporary
 directory, and the file trees are compared with hashes committed here.
 
 The hashes hold for x86-64 with the locked environment (requirements.lock): a different

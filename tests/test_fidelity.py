@@ -111,7 +111,7 @@ def test_pretrain_data_param(tmp_path: Path) -> None:
     train_colorizer("fg", params, out=tmp_path / "same.pt", **kw)
     assert load_model(tmp_path / "same.pt")[2]["pretrain_samples"] == 12  # images + crops
     with pytest.raises(ColorbenchError, match="pretrain_data must be one of main, same"):
-        train_colorizer("fg", {**params, "pretrain_data": "crops"}, **kw)
+        train_colorizer("fg", {**params, "pretrain_data": "crops"}, out=tmp_path / "x.pt", **kw)
 
 
 def _fidelity_section(readme: str) -> str:

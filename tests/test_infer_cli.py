@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,16 +64,15 @@ def work(tmp_path: Path) -> tuple[Path, list[str]]:
 
 def test_stage_methods(work) -> None:
     root, test_ids = work
-    dirs = {
-        "prepared_dir": root / "data" / "prepared",
-        "models_dir": root / "models",
-        "outputs_dir": root / "outputs",
-    }
+    dirs = {"prepared_dir": root / "data" / "prepared", "outputs_dir": root / "outputs"}
+    models = root / "models"
     params = {"batch_size": 2, "device": "cpu", "num_workers": 1, "fusion_strategy": "l1norm"}
     for method in ("unet", "fg", "bg"):
-        run_stage(method, params, **dirs)
+        run_stage(method, params, checkpoints={"model": models / f"{method}.pt"}, **dirs)
     run_stage("overlay", params, alpha="0.5", **dirs)
-    run_stage("fused", params, **dirs)
+    with pytest.raises(ColorbenchError, match="fused needs --checkpoint fusion=PATH"):
+        run_stage("fused", params, **dirs)
+    run_stage("fused", params, checkpoints={"fusion": models / "fusion.pt"}, **dirs)
     for method in ("unet", "fg", "bg", "overlay_a0.5", "fused"):
         out = root / "outputs" / method
         assert sorted(p.stem for p in out.iterdir()) == sorted(test_ids), method
@@ -82,7 +82,7 @@ def test_stage_methods(work) -> None:
     swapped.mkdir()
     (swapped / "fg.pt").symlink_to(root / "models" / "fusion.pt")
     with pytest.raises(ColorbenchError, match="needs a generator checkpoint"):
-        run_stage("fg", params, **{**dirs, "models_dir": swapped})
+        run_stage("fg", params, checkpoints={"model": swapped / "fg.pt"}, **dirs)
     with pytest.raises(ColorbenchError, match="not declared"):
         run_stage("external", params, name="ddcolor", **dirs)
 
@@ -103,22 +103,25 @@ def test_stage_delegates_gray_and_external(work) -> None:
 
 
 @pytest.mark.slow  # two fresh interpreters importing torch: ~20 s on a loaded 2-core box
-def test_stage_script(work) -> None:
+def test_stage_command(work) -> None:
     root, test_ids = work
     (root / "params.yaml").write_text(
         yaml.safe_dump(
             {"seed": 0, "device": "cpu", "num_workers": 1, "colorize": {"batch_size": 4}}
         )
     )
-    script = REPO / "stages" / "colorize.py"
-    ok = subprocess.run(
-        [sys.executable, str(script), "bg"], cwd=root, capture_output=True, text=True
-    )
+
+    def stage(method: str, *args: str) -> subprocess.CompletedProcess:  # as dvc.yaml runs it
+        argv = [sys.executable, "-m", "colorbench", "colorize-protocol", method, "--params",
+                "params.yaml", "--prepared", "data/prepared", "--checkpoint",
+                f"models/{method}.pt", "--outputs", "outputs", *args]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        return subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env)
+
+    ok = stage("bg", "--out", "outputs/bg")
     assert ok.returncode == 0, ok.stderr
     assert sorted(p.stem for p in (root / "outputs" / "bg").iterdir()) == sorted(test_ids)
-    bad = subprocess.run(
-        [sys.executable, str(script), "scgan"], cwd=root, capture_output=True, text=True
-    )
+    bad = stage("scgan", "--saliency-out", "outputs_saliency")
     assert bad.returncode == 1 and "scgan.pt not found" in bad.stderr
     assert "Traceback" not in bad.stderr
 

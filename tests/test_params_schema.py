@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,11 +75,15 @@ def test_int_is_a_valid_float(tmp_path):
     assert section("train_fg", path)["lambda_edge"] == 1
 
 
-def test_stage_script_refuses_a_typo_in_one_line(tmp_path):
+def test_train_stage_refuses_a_typo_in_one_line(tmp_path):
     _params(tmp_path, lambda p: p["train_fg"].update(lamda_edge=1))
-    res = subprocess.run(
-        [sys.executable, str(REPO / "stages" / "train_colorizer.py"), "fg"],
+    (tmp_path / "data" / "prepared").mkdir(parents=True)
+    res = subprocess.run(  # dvc.yaml's train_colorizer@fg command
+        [sys.executable, "-m", "colorbench", "train", "colorizer", "fg", "--params",
+         "params.yaml", "--prepared", "data/prepared", "--crops", "data/crops",
+         "--checkpoints", "checkpoints", "--logs", "logs", "--out", "models/fg.pt"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip
     assert res.returncode == 1
     assert res.stderr.strip() == (
@@ -101,7 +106,8 @@ def test_cli_set_uses_the_same_schema(tmp_path, override, message):
     res = CliRunner().invoke(
         main,
         ["train", "colorizer", "fg", "--params", str(path), "--set", override,
-         "--prepared", str(tmp_path / "none")],
+         "--prepared", str(tmp_path), "--crops", str(tmp_path / "crops"), "--checkpoints",
+         str(tmp_path / "c"), "--logs", str(tmp_path / "l"), "--out", str(tmp_path / "fg.pt")],
     )  # fmt: skip
     assert res.exit_code != 0
     assert res.output.strip().splitlines()[-1].endswith(message), res.output

@@ -126,10 +126,10 @@ def test_colorize_and_evaluate_per_protocol(tmp_path: Path) -> None:
         },
         "report": {"tables": {"scgan_table1": "bal"}},
     }
-    dirs = {"prepared_dir": prepared, "outputs_dir": tmp_path / "outputs"}
     expected = {}
     for name in ("full", "bal"):
         p = proto.get(params, name)
+        dirs = {"prepared_dir": prepared, "outputs_dir": tmp_path / "outputs" / name}
         expected[name] = proto.select_ids(m, p, 0)
         for method in ("gray", "noisy"):
             if method == "noisy":  # an external method's outputs, imported per protocol

@@ -232,6 +232,7 @@ def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
             {**SCGAN, "global_net": "none"},
             prepared_dir=data["prepared"],
             saliency_dir=data["saliency"],
+            global_path=data["root"] / "unused.pt",
             evaluator_path=data["evaluator"],
             out=data["root"] / "scgan.pt",
             **_kw(data),

@@ -19,7 +19,7 @@ _spec.loader.exec_module(stage_deps)
 def closures(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The real dvc.yaml's stages, read in a copy (opening a DVC repo writes to .dvc/tmp)."""
     work = tmp_path_factory.mktemp("stage_deps")
-    for name in ("src", "stages", "profiles"):
+    for name in ("src", "profiles"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "params.yaml", ".dvc/config"):
@@ -51,6 +51,25 @@ def test_resunet_is_code_of_its_users_only(closures: dict) -> None:
     assert {name for name, (files, _) in stages.items() if unet in files} == {
         "train_colorizer@unet"
     }
+
+
+def test_each_trainer_is_code_of_its_own_stage_only(closures: dict) -> None:
+    """`colorbench train` is a group: a training stage runs its subcommand's trainer, never
+    its siblings' (editing SCGAN never re-runs the colorizers' training)."""
+    root, stages = closures["root"], closures["stages"]
+    src = root / "src/colorbench"
+    owners = {
+        "methods/paracolorizer/train_colorizer.py": {
+            f"train_colorizer@{n}" for n in ("unet", "fg", "bg")
+        },
+        "methods/paracolorizer/train_fusion.py": {"train_fusion"},
+        "methods/scgan/train.py": {"train_scgan"},
+        "methods/scgan/train_global.py": {"train_global"},
+        "commands/train/scgan.py": {"train_scgan"},
+    }
+    for rel, expected in owners.items():
+        users = {name for name, (files, _) in stages.items() if src / rel in files}
+        assert users == expected, rel
 
 
 def test_closure_follows_lazy_relative_and_named_imports(tmp_path: Path) -> None:
@@ -94,7 +113,7 @@ def test_closure_follows_lazy_relative_and_named_imports(tmp_path: Path) -> None
 
 def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
     for rel in (
-        "stages/train.py",
+        "scripts/train.py",
         "src/colorbench/cli.py",
         "src/colorbench/commands/fit.py",
         "src/colorbench/commands/fit_more.py",
@@ -102,12 +121,23 @@ def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
     ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
-    assert stage_deps.entry_points(tmp_path, "python stages/train.py fg") == [
-        tmp_path / "stages/train.py"
+    assert stage_deps.entry_points(tmp_path, "python scripts/train.py fg") == [
+        tmp_path / "scripts/train.py"
     ]
     cli = stage_deps.entry_points(tmp_path, "colorbench fit --out 'models/a b.pt'")
     assert cli == [tmp_path / "src/colorbench/cli.py", tmp_path / "src/colorbench/commands/fit.py"]
     assert stage_deps.entry_points(tmp_path, "echo hi") == []
+    # a group's subcommand: the group's __init__ and the one module it runs
+    for rel in ("train/__init__.py", "train/colorizer.py", "train/global_.py"):
+        (tmp_path / "src/colorbench/commands" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src/colorbench/commands" / rel).write_text("")
+    cmd = tmp_path / "src/colorbench/commands"
+    for sub, module in (("colorizer fg", "colorizer.py"), ("global", "global_.py")):
+        assert stage_deps.entry_points(tmp_path, f"colorbench train {sub} --out m.pt") == [
+            tmp_path / "src/colorbench/cli.py",
+            cmd / "train/__init__.py",
+            cmd / "train" / module,
+        ]
     # a command's module is its name with _ for - ; a YAML-style comment is not a word
     assert stage_deps.entry_points(tmp_path, "colorbench fit-more --out x  # inputs: y.py") == [
         tmp_path / "src/colorbench/cli.py",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,12 @@ def test_train_bg_resumes_and_matches_uninterrupted(
     tmp_path: Path, data: tuple[Path, Path]
 ) -> None:
     prep, _ = data
-    kw = {"prepared_dir": prep, "log_root": tmp_path / "logs", "progress": False}
+    kw = {
+        "prepared_dir": prep,
+        "crops_dir": tmp_path / "crops",
+        "log_root": tmp_path / "logs",
+        "progress": False,
+    }
     train_colorizer("bg", BG, out=tmp_path / "a.pt", checkpoint_root=tmp_path / "ca", **kw)
 
     def stop(ctx):
@@ -159,22 +165,24 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
 
 
 def test_bad_params_are_clear_errors(tmp_path: Path, data: tuple[Path, Path]) -> None:
-    prep, _ = data
+    prep, crops = data
+    kw = {"prepared_dir": prep, "crops_dir": crops, "out": tmp_path / "m.pt",
+          "checkpoint_root": tmp_path / "c", "log_root": tmp_path / "l"}  # fmt: skip
     with pytest.raises(ColorbenchError, match="unknown colorizer"):
-        train_colorizer("xx", FG, prepared_dir=prep)
+        train_colorizer("xx", FG, **kw)
     with pytest.raises(ColorbenchError, match="lacks"):
-        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, prepared_dir=prep)
+        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, **kw)
     with pytest.raises(ColorbenchError, match="nothing to train"):
-        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, prepared_dir=prep)
+        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, **kw)
     with pytest.raises(ColorbenchError, match="generator"):
-        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, prepared_dir=prep,
-                        checkpoint_root=tmp_path / "c", log_root=tmp_path / "l")  # fmt: skip
+        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, **kw)
 
 
 def test_image_size_must_fit_the_generator(tmp_path: Path) -> None:
     prep = make_prepared(tmp_path, size=40)
     with pytest.raises(ColorbenchError, match="multiple of 32"):
-        train_colorizer("bg", BG, prepared_dir=prep, checkpoint_root=tmp_path / "c",
+        train_colorizer("bg", BG, prepared_dir=prep, crops_dir=tmp_path / "crops",
+                        out=tmp_path / "m.pt", checkpoint_root=tmp_path / "c",
                         log_root=tmp_path / "l")  # fmt: skip
 
 
@@ -202,15 +210,18 @@ def test_cli_train_colorizer_and_fusion(tmp_path: Path, data: tuple[Path, Path])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "f.pt").is_file()
     r = CliRunner().invoke(main, ["train", "colorizer", "unet", *common[:2], "--prepared",
-                                  str(tmp_path / "none"), "--quiet"])  # fmt: skip
+                                  str(tmp_path), *common[4:], "--crops", str(crops),
+                                  "--out", str(tmp_path / "x.pt")])  # fmt: skip
     assert r.exit_code == 1 and "prepare stage" in r.output and "Traceback" not in r.output
 
 
-def test_stage_script_usage_error(repo_root: Path, tmp_path: Path) -> None:
+def test_train_command_usage_error(repo_root: Path, tmp_path: Path) -> None:
     r = subprocess.run(
-        [sys.executable, str(repo_root / "stages" / "train_colorizer.py"), "nope"],
+        [sys.executable, "-m", "colorbench", "train", "colorizer", "nope"],
         capture_output=True,
         text=True,
         cwd=tmp_path,  # never the repo: a stage run there could write into it
+        env={**os.environ, "PYTHONPATH": str(repo_root / "src")},
     )
-    assert r.returncode == 1 and "usage" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Usage" in r.stderr and "Traceback" not in r.stderr
+    assert "'nope' is not one of 'unet', 'fg', 'bg'" in r.stderr

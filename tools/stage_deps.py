@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import re
 import shlex
 import sys
@@ -144,18 +145,29 @@ def closure(src: Path, entries: Iterable[Path], extra: Iterable[str] = ()) -> se
 
 def entry_points(root: Path, cmd: str) -> list[Path]:
     """The scripts/modules a stage command starts: a script X.py, or the CLI and the module
-    of its command (`colorbench evaluate-protocols` -> commands/evaluate_protocols.py). cli.py
-    finds the commands at run time, so the closure holds the one command the stage runs."""
+    of its command (`colorbench evaluate-protocols` -> commands/evaluate_protocols.py; a
+    group's subcommand, `colorbench train colorizer` -> commands/train/__init__.py and
+    commands/train/colorizer.py, with `_` after a Python keyword: global_.py). cli.py and a
+    group find their commands at run time, so the closure holds the one the stage runs."""
     words = shlex.split(cmd, comments=True)
     scripts = [root / w for w in words if w.endswith(".py") and (root / w).is_file()]
     if scripts:
         return scripts
-    if PKG in words and words.index(PKG) + 1 < len(words):
-        src = root / "src"
-        name = words[words.index(PKG) + 1].replace("-", "_")
-        command = module_file(src, f"{PKG}.commands.{name}")
-        return [module_file(src, f"{PKG}.cli")] + ([command] if command else [])
-    return []
+    if PKG not in words or words.index(PKG) + 1 >= len(words):
+        return []
+    src, at = root / "src", words.index(PKG) + 1
+    found = [module_file(src, f"{PKG}.cli")]
+    name = f"{PKG}.commands"
+    for word in words[at : at + 2]:  # the command, then a group's subcommand
+        part = word.replace("-", "_")
+        name += f".{part}_" if keyword.iskeyword(part) else f".{part}"
+        command = module_file(src, name)
+        if command is None:
+            break
+        found.append(command)
+        if command.name != "__init__.py":  # not a group
+            break
+    return found
 
 
 def _archs(tree: object) -> Iterable[str]:

@@ -1,4 +1,4 @@
-"""Reading params.yaml (the active profile) for stage scripts."""
+"""Reading params.yaml (the active profile) for the commands' `--params`."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
-"""The colorize_* DVC stages: one method on one evaluation protocol's images ->
-outputs/<protocol>/<method>/ (without a protocol: the test split -> outputs/<method>/).
+"""The colorize_* DVC stages (`colorbench colorize-protocol`): one method on one evaluation
+protocol's images -> outputs/<protocol>/<method>/.
 
 Method-agnostic: the method comes from colorbench.methods.registry by name, with the model
-files it declares (models/<file>) and the stage's options; this file never names one.
+files the stage passes for the roles it declares and the stage's options; this file never
+names one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,38 +44,47 @@ def run_stage(
     method: str,
     params: dict[str, Any],
     *,
+    prepared_dir: str | os.PathLike,
+    outputs_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    checkpoints: Mapping[str, str | os.PathLike] | None = None,
+    saliency_dir: str | os.PathLike | None = None,
     alpha: str | None = None,
     name: str | None = None,
-    prepared_dir: str | os.PathLike = "data/prepared",
-    models_dir: str | os.PathLike = "models",
-    outputs_dir: str | os.PathLike = "outputs",
-    saliency_dir: str | os.PathLike = "outputs_saliency",
     protocol: Protocol | None = None,
 ) -> Path:
-    """Colorize the test split (role main) of `prepared_dir` with `method` into
-    outputs/<method>/<id>.png atomically; returns the output folder. With a `protocol`,
-    its evaluation set (chosen with params' seed) into outputs/<protocol>/<method>/.
+    """Colorize the test split (role main) of `prepared_dir`, or with a `protocol` its
+    evaluation set (chosen with params' seed), with `method` into `out_dir`/<id>.png
+    atomically; returns the output folder.
 
+    outputs_dir: the run's outputs folder (outputs/<protocol>/), where a method reads its
+    sibling methods' folders (overlay and fused read fg/ and bg/); out_dir defaults to
+    outputs_dir/<the method's folder>. checkpoints: role -> model file, one per role the
+    method declares. saliency_dir: the run's saliency-map folder (outputs_saliency/<protocol>/).
     params: the `colorize` section merged with the global keys (batch_size, fusion_strategy,
-    external, device, num_workers). `alpha` is the overlay weight as written in dvc.yaml
-    (the folder is overlay_a<alpha>); `name` picks an external method from params.
+    external, device, num_workers, seed). `alpha` is the overlay weight as written in
+    dvc.yaml (the folder is overlay_a<alpha>); `name` picks an external method from params.
     """
     from colorbench.atomic import atomic_dir
     from colorbench.methods import registry
 
     chosen = registry.get(method)
     folder = output_name(chosen, method, alpha, name)
-    prepared_dir, models_dir, outputs_dir = Path(prepared_dir), Path(models_dir), Path(outputs_dir)
-    saliency_dir = Path(saliency_dir)
-    if protocol is not None:
-        outputs_dir, saliency_dir = outputs_dir / protocol.name, saliency_dir / protocol.name
+    prepared_dir, outputs_dir = Path(prepared_dir), Path(outputs_dir)
+    given = {role: Path(path) for role, path in (checkpoints or {}).items()}
+    missing = sorted(set(chosen.model_files(folder)) - set(given))
+    if missing:
+        flags = " ".join(
+            "--checkpoint " + ("" if r == "model" else f"{r}=") + "PATH" for r in missing
+        )
+        raise ColorbenchError(f"{folder} needs {flags}")
     ids, inputs, prepared_size = _test_ids(prepared_dir, protocol, int(params.get("seed", 0)))
     job = ColorizeJob(
         name=folder,
         inputs=inputs,
         ids=ids,
-        out_dir=outputs_dir / folder,
-        checkpoints={r: models_dir / f for r, f in chosen.model_files(folder).items()},
+        out_dir=Path(out_dir) if out_dir is not None else outputs_dir / folder,
+        checkpoints=given,
         options=dict(params),
         device=str(params.get("device", "auto")),
         batch_size=int(params.get("batch_size", 16)),
@@ -81,7 +92,7 @@ def run_stage(
         fallback_size=prepared_size,
         prepared_dir=prepared_dir,
         outputs_dir=outputs_dir,
-        saliency_dir=saliency_dir,
+        saliency_dir=None if saliency_dir is None else Path(saliency_dir),
         protocol=protocol,
     )
     target = job.out_dir

@@ -66,13 +66,6 @@ class CocoSource:
         return self.cat_names.get(cat_id, str(cat_id))
 
 
-def source_annotations() -> dict[str, Path]:
-    """{source name: COCO annotations file} of the prepare.sources that declare one."""
-    from colorbench.params import section
-
-    return annotations_from_sources(section("prepare").get("sources", []))
-
-
 def load_sources(annotations: Mapping[str, str | os.PathLike]) -> dict[str, CocoSource]:
     return {name: CocoSource(path) for name, path in annotations.items()}
 

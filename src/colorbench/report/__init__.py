@@ -1,7 +1,7 @@
 """Paper-style tables (markdown, csv, LaTeX) and figures from evaluated results.
 
 Entry point: `build_report(ReportConfig(...), params)`; the CLI is `colorbench report`,
-the DVC stage `stages/report.py`.
+run by the DVC stage `report`.
 """
 
 from __future__ import annotations

@@ -213,16 +213,16 @@ def train_colorizer(
     name: str,
     params: Mapping[str, Any],
     *,
-    prepared_dir: str | os.PathLike = "data/prepared",
-    crops_dir: str | os.PathLike = "data/crops",
-    out: str | os.PathLike | None = None,
-    checkpoint_root: str | os.PathLike = "checkpoints",
-    log_root: str | os.PathLike = "logs",
+    prepared_dir: str | os.PathLike,
+    crops_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    checkpoint_root: str | os.PathLike,
+    log_root: str | os.PathLike,
     resume: bool = True,
     progress: bool = True,
     on_step_end: Any = None,
 ) -> dict[str, float]:
-    """Train colorizer `name` (unet | fg | bg) from its params section; write models/<name>.pt.
+    """Train colorizer `name` (unet | fg | bg) from its params section; write `out`.
 
     Returns the final epoch's metrics (e.g. `gan/val_psnr`). Under torchrun every rank calls
     this; rank 0 writes the model file.
@@ -234,7 +234,7 @@ def train_colorizer(
         raise ColorbenchError(f"unknown colorizer {name!r}; choose one of {', '.join(NAMES)}")
     params = apply_version(name, params)
     check_params(name, params)
-    out = Path(out) if out is not None else Path("models") / f"{name}.pt"
+    out = Path(out)
     use_crops = bool(params.get("use_crops", False))
     use_background = bool(params.get("use_background", False))
     seed = int(params.get("seed", 0))

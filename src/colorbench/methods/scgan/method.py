@@ -34,12 +34,14 @@ class SCGAN(Method):
 
         if job.name != self.name:
             raise ColorbenchError(f"{job.name} is written by the scgan stage; colorize scgan")
+        if job.saliency_dir is None:
+            raise ColorbenchError("scgan writes its saliency maps too: give --saliency-out DIR")
         colorize_scgan(
-            job.checkpoint("model"), job.prepared_dir, job.outputs_dir / "scgan",
+            job.checkpoint("model"), job.prepared_dir, job.out_dir,
             job.saliency_dir / "scgan", job.batch_size, job.device,
             out_l_dir=job.outputs_dir / "scgan_l", workers=job.workers, ids=job.ids,
         )  # fmt: skip
-        return sorted((job.outputs_dir / "scgan").glob("*.png"))
+        return sorted(job.out_dir.glob("*.png"))
 
 
 class SCGANOnL(SCGAN):

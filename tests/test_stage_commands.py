@@ -1,4 +1,4 @@
-"""Stage plumbing (colorbench.stage_utils.run_main) and the crops/saliency stage commands."""
+"""The crops/saliency stage commands, run as dvc.yaml runs them."""
 
 from __future__ import annotations
 
@@ -11,26 +11,7 @@ import pytest
 import yaml
 from coco_fixture import SOURCE, make_dataset
 
-from colorbench.errors import ColorbenchError
-from colorbench.stage_utils import run_main
-
 REPO = Path(__file__).resolve().parents[1]
-
-
-def test_run_main_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        run_main(lambda: None)
-    assert exc.value.code is None  # exit status 0
-    with pytest.raises(SystemExit) as exc:
-        run_main(lambda: 2)
-    assert exc.value.code == 2
-
-    def fails() -> None:
-        raise ColorbenchError("what went wrong; what to do")
-
-    with pytest.raises(SystemExit) as exc:
-        run_main(fails)
-    assert exc.value.code == "error: what went wrong; what to do"  # printed, exit status 1
 
 
 def _run_stage(stage: str, root: Path) -> subprocess.CompletedProcess:
