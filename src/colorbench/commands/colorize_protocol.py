@@ -16,7 +16,9 @@ def _checkpoints(values: tuple[str, ...]) -> dict[str, Path]:
     """`[ROLE=]PATH` pairs -> role -> file; a bare PATH is the role `model`."""
     out: dict[str, Path] = {}
     for value in values:
-        role, _, path = value.rpartition("=") if "=" in value else ("model", "", value)
+        role, sep, path = value.partition("=")
+        if not sep or not role.isidentifier():  # a bare path, which may itself hold "="
+            role, path = "model", value
         if role in out:
             raise click.BadParameter(f"role {role!r} given twice", param_hint="--checkpoint")
         out[role] = Path(path)

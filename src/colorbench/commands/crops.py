@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from colorbench.commands import _annotations as ann
 from colorbench.commands import _options as opt
 from colorbench.commands._bind import bind_params
 
@@ -20,7 +21,7 @@ from colorbench.commands._bind import bind_params
     default="annotations",
     show_default=True,
 )
-@opt.annotations_option()
+@ann.annotations_option()
 @click.option(
     "--score-threshold", default=0.7, show_default=True, help="Minimum detector score (maskrcnn)."
 )
@@ -66,5 +67,5 @@ def command(
     from colorbench.detect import run_crops
 
     # Every other option is named after a run_crops keyword argument.
-    s = opt.run_annotated(run_crops, prepared, out, annotations, params, options)
+    s = ann.run_annotated(run_crops, prepared, out, annotations, params, options)
     click.echo(f"{out}: {s.boxes} boxes in {s.images_with_boxes} of {s.images} main images")

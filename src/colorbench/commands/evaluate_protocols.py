@@ -10,6 +10,7 @@ import click
 
 from colorbench.commands import _options as opt
 from colorbench.commands._bind import CommaList, bind_params
+from colorbench.metrics.pairing import FID_MODES
 
 
 @click.command("evaluate-protocols")
@@ -30,7 +31,7 @@ from colorbench.commands._bind import CommaList, bind_params
                 help="Ground-truth saliency maps, <id>.png.")  # fmt: skip
 @click.option("--metrics", type=CommaList(), default=None,
               help="Comma-separated metrics (default: all; a protocol's own list wins).")  # fmt: skip
-@click.option("--fid-mode", type=click.Choice(["standard", "piq"]), default="standard",
+@click.option("--fid-mode", type=click.Choice(FID_MODES), default="standard",
               show_default=True)  # fmt: skip
 @click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(min=0))
 @opt.batch_size_option(32)

@@ -9,6 +9,7 @@ import click
 
 from colorbench.commands import _options as opt
 from colorbench.commands._bind import bind_params
+from colorbench.metrics.pairing import FID_MODES
 
 # (flag, default, help) of the folders read and the one written, as in ReportConfig.
 FOLDERS = [
@@ -61,7 +62,7 @@ FOLDERS = [
 )
 @click.option(
     "--fid-mode",
-    type=click.Choice(["standard", "piq"]),
+    type=click.Choice(FID_MODES),
     default=None,
     help="The FID protocol evaluate used, to flag stale metrics [params evaluate.fid_mode].",
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from colorbench.commands import _annotations as ann
 from colorbench.commands import _options as opt
 from colorbench.commands._bind import bind_params
 
@@ -20,7 +21,7 @@ from colorbench.commands._bind import bind_params
     default="masks",
     show_default=True,
 )
-@opt.annotations_option("masks backend")
+@ann.annotations_option("masks backend")
 @opt.batch_size_option(32, "Batch size (deep).")
 @opt.workers_option()
 @opt.device_option("deep")
@@ -53,7 +54,7 @@ def command(
     from colorbench.saliency import run_saliency
 
     # Every other option is named after a run_saliency keyword argument.
-    s = opt.run_annotated(run_saliency, prepared, out, annotations, params, options)
+    s = ann.run_annotated(run_saliency, prepared, out, annotations, params, options)
     msg = f"{out}: {s.images} saliency maps ({options['backend']})"
     if options["backend"] == "masks":
         msg += f", {s.empty} all-zero"

@@ -23,7 +23,8 @@ from colorbench.commands._bind import bind_params
     help="none: write a marker checkpoint (profiles without an evaluator).",
 )
 @click.option("--width", default=32, show_default=True, type=click.IntRange(min=1))
-@click.option("--epochs", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--epochs", default=8, show_default=True, type=click.IntRange(min=0),
+              help="0 with --arch none (profiles without an evaluator).")  # fmt: skip
 @opt.batch_size_option(64)
 @click.option("--lr", default=0.002, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)

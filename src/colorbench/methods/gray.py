@@ -4,12 +4,10 @@ table. Also the helpers the other inference-only methods share (split ids, a pro
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
-from colorbench.interrupts import quiet_worker
 from colorbench.methods.base import ColorizeJob, Method
 
 NAMES = ("gray",)
@@ -36,18 +34,6 @@ def _gray_one(args: tuple[Path, Path]) -> None:
     Image.fromarray(gray_rgb(read_rgb(src))).save(dst)
 
 
-def parallel_map(fn, jobs: list, workers: int, desc: str) -> None:
-    from tqdm import tqdm
-
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
-            for _ in tqdm(pool.map(fn, jobs, chunksize=16), total=len(jobs), desc=desc):
-                pass
-    else:
-        for job in tqdm(jobs, desc=desc):
-            fn(job)
-
-
 def write_gray(
     prepared_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -68,7 +54,13 @@ def write_gray(
 def gray_images(paths: list[Path], ids: list[str], out_dir: Path, workers: int = 0) -> list[Path]:
     """out_dir/<id>.png = the gray version of each input, as RGB."""
     outs = [Path(out_dir) / f"{i}.png" for i in ids]
-    parallel_map(_gray_one, list(zip(paths, outs, strict=True)), workers, "gray")
+    from tqdm import tqdm
+
+    from colorbench.parallel import parallel_map
+
+    jobs = list(zip(paths, outs, strict=True))
+    for _ in tqdm(parallel_map(_gray_one, jobs, workers), total=len(jobs), desc="gray"):
+        pass
     return outs
 
 
