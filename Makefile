@@ -32,11 +32,14 @@ repro-reference: $(STAMP)
 	colorbench reference -- dvc repro
 	@echo "Report: reports/README.md"
 
+# One test at a time to each of 2 workers, costliest first (tests/conftest.py: cost marks).
+XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q $(XDIST) tests
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -n 2 -m "not slow" tests
+	$(PY) -m pytest -q $(XDIST) -m "not slow" tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks tools

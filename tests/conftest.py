@@ -15,6 +15,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Costliest tests first (`@pytest.mark.cost(seconds)`, CPU-seconds on one core, others
+    keep their order). `make test` hands xdist one test at a time in this order (loadgroup,
+    no reorder), so the long end-to-end runs start at once on different workers instead of
+    one worker finishing them alone after the other has run out of work."""
+
+    def cost(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("cost")
+        return float(mark.args[0]) if mark else 0.0
+
+    items.sort(key=cost, reverse=True)  # stable: equal costs keep collection order
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("torch_home")

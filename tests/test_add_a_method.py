@@ -68,6 +68,7 @@ def test_guide_names_what_this_test_does() -> None:
     assert "NAMES = (" in text and "METHODS = [" in text
 
 
+@pytest.mark.cost(70)
 def test_a_toy_method_is_one_file_and_reaches_the_report(repo_root: Path, tmp_path: Path) -> None:
     work = tmp_path / "repo"
     work.mkdir()

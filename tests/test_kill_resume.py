@@ -36,6 +36,7 @@ def _run(root: Path, trainer: str, workers: int, *runs: str):
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.cost(25)
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 @pytest.mark.parametrize("trainer", ["unet", "fg", "bg", "fusion", "global", "scgan"])

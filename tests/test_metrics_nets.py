@@ -81,6 +81,35 @@ def test_missing_weights_reported_not_dropped(tmp_path):
     assert "lpips" not in df.columns and "psnr" in df.columns
 
 
+def test_one_cache_builds_each_network_once_with_unchanged_values(tmp_path, inception):
+    """evaluate-protocols keeps one cache across methods and protocols: the Inception file
+    is read once, and every value equals an evaluation with a cache of its own."""
+    from colorbench.metrics import _weights
+    from colorbench.metrics.evaluate import evaluate
+
+    loads: list[str] = []
+    real = _weights.load_state_dict
+
+    def counting(name: str) -> dict:
+        loads.append(name)
+        return real(name)
+
+    pred, gt = write_folders(tmp_path / "a", 4, seed=1)
+    other, _ = write_folders(tmp_path / "b", 4, seed=2)  # another method on the same gt
+    run = dict(metrics=["fid", "lpips", "psnr"], num_workers=0, progress=False)
+    alone = [evaluate(p, gt, **run)[0] for p in (pred, other)]
+    cache: dict = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_weights, "load_state_dict", counting)
+        shared = [evaluate(p, gt, cache=cache, **run)[0] for p in (pred, other)]
+    assert sorted(loads) == ["alexnet", "inception_fid"]  # each once (AlexNet: missing)
+    for a, b in zip(alone, shared, strict=True):
+        assert a["fid"]["mean"] == pytest.approx(b["fid"]["mean"], rel=1e-9)
+        assert a["psnr"]["mean"] == b["psnr"]["mean"]
+        # a missing file stays missing for every folder, with the same reason
+        assert b["lpips"]["available"] is False and b["lpips"]["reason"] == a["lpips"]["reason"]
+
+
 def test_fid_standard_plumbing(tmp_path, inception):
     from colorbench.metrics.evaluate import evaluate, read_rgb
 

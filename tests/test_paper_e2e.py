@@ -82,6 +82,7 @@ def prepare_workspace(repo_root: Path, tmp: Path) -> tuple[Path, dict[str, str],
     return work, env, srv
 
 
+@pytest.mark.cost(420)
 def test_paper_mini_dvc_repro_to_the_report(repo_root: Path, tmp_path: Path) -> None:
     work, env, srv = prepare_workspace(repo_root, tmp_path)
     try:

@@ -131,6 +131,7 @@ def _check_metrics(work: Path) -> None:
     assert gray_fid["available"] is False and "colorbench weights" in gray_fid["reason"]
 
 
+@pytest.mark.cost(300)
 def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     work = tmp_path / "repo"
     work.mkdir()

@@ -47,6 +47,7 @@ def test_same_machine_default_mode_gives_identical_weights() -> None:
     assert probe(env, fresh=True) == probe(env)
 
 
+@pytest.mark.cost(20)
 def test_reference_mode_ignores_the_host_instruction_sets() -> None:
     default = {"OMP_NUM_THREADS": "2"}
     if probe(default) == probe({**OLD_HOST, **default}):

@@ -88,6 +88,7 @@ def test_report_links_seeds_when_present(tmp_path: Path) -> None:
     assert "[seeds.md](seeds.md)" in (root / "reports" / "README.md").read_text()
 
 
+@pytest.mark.cost(20)
 @pytest.mark.slow
 def test_cli_runs_seed_experiments_with_real_dvc(tmp_path: Path) -> None:
     """A throwaway DVC project whose one stage 'trains' from train_seed; the CLI runs the

@@ -105,7 +105,7 @@ def evaluate_table(
     seed: int = 0,
     device: Any = "auto",
     ids: Sequence[str] | None = None,
-    gt_cache: dict | None = None,
+    cache: dict | None = None,
     progress: bool = True,
     allow_missing: bool = False,
 ) -> tuple[dict[str, dict], PerImage]:
@@ -116,8 +116,8 @@ def evaluate_table(
     {"mean": None, "available": False, "reason"} when weights/labels are missing.
     `num_workers`: decoding workers (threads for pixel metrics alone, DataLoader processes
     with networks; 0 = in this thread, < 0 = one per available core).
-    `ids` restricts evaluation to those stems (all must exist). `gt_cache` (a dict the
-    caller keeps across methods with the same gt) saves re-extracting gt features.
+    `ids` restricts evaluation to those stems (all must exist). `cache` (a dict the
+    caller keeps across calls) saves rebuilding the networks and re-extracting gt features.
     Without `ids`, ground-truth images lacking a prediction are an error unless
     `allow_missing`; each summary entry then records `n_missing`.
     """
@@ -166,7 +166,7 @@ def evaluate_table(
 
         nets, feats, gt_fid, gt_efd = net_pass.evaluate_nets(
             pairing.pairs, names, keys, worker_keys, batch_size, num_workers, fid_mode,
-            evaluator_path, labels, device, gt_dir, gt_cache, collect, per_image,
+            evaluator_path, labels, device, gt_dir, cache, collect, per_image,
             tqdm_kwargs={"desc": desc, "unit": "batch", "disable": not progress, "leave": False},
         )  # fmt: skip
 

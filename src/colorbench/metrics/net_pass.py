@@ -68,6 +68,20 @@ class Nets:
     n_unknown_label: int = 0
 
 
+def _built(cache: dict, key: tuple, build: Callable[[], Any]) -> Any:
+    """build() once per `cache` (evaluate-protocols keeps one across its methods and
+    protocols: a network is read, checked and constructed once, not per folder). A
+    MissingWeightsError is remembered and raised again."""
+    if key not in cache:
+        try:
+            cache[key] = build()
+        except MissingWeightsError as exc:
+            cache[key] = exc
+    if isinstance(cache[key], MissingWeightsError):
+        raise cache[key]
+    return cache[key]
+
+
 def setup_nets(
     keys: list[str],
     names: list[str],
@@ -75,13 +89,16 @@ def setup_nets(
     fid_mode: str,
     evaluator_path: str | os.PathLike | None,
     labels: dict[str, str] | None,
+    cache: dict | None = None,
 ) -> Nets:
+    """The networks `keys` need, built once per `cache` (a fresh dict: built here)."""
+    cache = {} if cache is None else cache
     nets = Nets(device)
     if "lpips" in keys:
         try:
             from colorbench.metrics.lpips_metric import build_lpips
 
-            nets.lpips = build_lpips(device)
+            nets.lpips = _built(cache, ("lpips", str(device)), lambda: build_lpips(device))
         except MissingWeightsError as exc:
             nets.unavailable["lpips"] = str(exc)
     if "fid" in keys:
@@ -91,14 +108,16 @@ def setup_nets(
             try:
                 from colorbench.metrics.fid import build_inception
 
-                nets.inception = build_inception(fid_mode, device)
+                nets.inception = _built(cache, ("inception", fid_mode, str(device)),
+                                        lambda: build_inception(fid_mode, device))  # fmt: skip
             except MissingWeightsError as exc:
                 nets.unavailable["fid"] = str(exc)
     evaluator, classes = None, None
     if evaluator_path is not None and ("top1" in keys or "evaluator_fd" in keys):
         from colorbench.metrics.evaluator_net import load_evaluator
 
-        evaluator, classes = load_evaluator(evaluator_path, device)
+        key = ("evaluator", str(Path(evaluator_path).resolve()), str(device))
+        evaluator, classes = _built(cache, key, lambda: load_evaluator(evaluator_path, device))
     if "evaluator_fd" in keys:
         if evaluator is None:
             nets.unavailable["evaluator_fd"] = (
@@ -109,7 +128,7 @@ def setup_nets(
         else:
             nets.evaluator = evaluator
     if "top1" in keys:
-        _setup_top1(nets, names, evaluator, classes, labels)
+        _setup_top1(nets, names, evaluator, classes, labels, cache)
     return nets
 
 
@@ -119,6 +138,7 @@ def _setup_top1(
     evaluator: torch.nn.Module | None,
     classes: list[str] | None,
     labels: dict[str, str] | None,
+    cache: dict,
 ) -> None:
     found = {n: labels[n] for n in names if labels and labels.get(n)}
     if not found:
@@ -148,7 +168,8 @@ def _setup_top1(
         )
         return
     try:
-        nets.classifier = VGG16Classifier().eval().to(nets.device)
+        build = lambda: VGG16Classifier().eval().to(nets.device)  # noqa: E731
+        nets.classifier = _built(cache, ("vgg16", str(nets.device)), build)
     except MissingWeightsError as exc:
         nets.unavailable["top1"] = str(exc)
         return
@@ -216,22 +237,23 @@ def evaluate_nets(
     labels: dict[str, str] | None,
     device: str | torch.device,
     gt_dir: str | os.PathLike,
-    gt_cache: dict | None,
+    cache: dict | None,
     collect: Callable[[dict[str, Any]], None],
     per_image: dict[str, list[np.ndarray]],
     tqdm_kwargs: dict[str, Any],
 ) -> tuple[Nets, dict, Any, Any]:
     """Evaluate's pass with networks: every batch goes to `collect` (pixel metrics), then
     through the networks. Returns (nets, running feature stats, cached gt FID stats, cached
-    gt evaluator stats); fills `gt_cache` with the gt statistics it computed."""
+    gt evaluator stats); `cache` (kept by the caller across calls) keeps the networks and
+    the gt statistics this call computed."""
     from tqdm import tqdm
 
     from colorbench.device import resolve_device
     from colorbench.metrics.frechet import RunningStats
 
     dev = resolve_device(device) if isinstance(device, str) else device
-    nets = setup_nets(keys, names, dev, fid_mode, evaluator_path, labels)
-    cache = gt_cache if gt_cache is not None else {}
+    cache = cache if cache is not None else {}
+    nets = setup_nets(keys, names, dev, fid_mode, evaluator_path, labels, cache)
     cache_key = (str(Path(gt_dir).resolve()), tuple(names), fid_mode)
     gt_fid = cache.get(("fid",) + cache_key) if nets.inception is not None else None
     gt_efd = cache.get(("evaluator_fd",) + cache_key) if nets.evaluator is not None else None

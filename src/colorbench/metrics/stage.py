@@ -201,6 +201,7 @@ def evaluate_protocols(
     seed = int(base["seed"])
     blocks: dict[str, dict] = {}
     frames: dict[str, dict[str, pd.DataFrame]] = {}
+    cache: dict = {}  # networks and gt statistics, shared by every protocol and method
     for name, protocol in proto.load(params).items():
         log.info("protocol %s: %s", name, protocol.describe())
         rows = proto.select_rows(manifest, protocol, seed)
@@ -211,7 +212,7 @@ def evaluate_protocols(
         }
         if protocol.metrics is not None:
             settings["metrics"] = list(protocol.metrics)
-        blocks[name], frames[name] = _evaluate_set(rows, manifest_dir, settings)
+        blocks[name], frames[name] = _evaluate_set(rows, manifest_dir, settings, cache)
         blocks[name] = {"about": protocol.describe(), **blocks[name]}
     primary = next(iter(blocks))
     result = {**blocks[primary], "protocol": primary, "protocols": blocks}
@@ -220,10 +221,11 @@ def evaluate_protocols(
 
 
 def _evaluate_set(
-    test: pd.DataFrame, manifest_dir: Path, s: dict[str, Any]
+    test: pd.DataFrame, manifest_dir: Path, s: dict[str, Any], cache: dict | None = None
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Every method folder of s["outputs_dir"] on the manifest rows `test`: (result,
-    per-image). `s`: evaluate_methods' arguments (see _settings)."""
+    per-image). `s`: evaluate_methods' arguments (see _settings); `cache`: networks and gt
+    statistics reused across calls (evaluate's `cache`)."""
     from colorbench.data.manifest import IMAGES
     from colorbench.metrics.evaluate import evaluate
     from colorbench.metrics.saliency_agreement import saliency_agreement
@@ -241,7 +243,7 @@ def _evaluate_set(
 
     methods: dict[str, dict] = {}
     per_image: dict[str, pd.DataFrame] = {}
-    gt_cache: dict = {}
+    cache = {} if cache is None else cache
     for mdir in method_dirs(s["outputs_dir"]):
         log.info("evaluating %s", mdir.name)
         summary, df = evaluate(
@@ -257,7 +259,7 @@ def _evaluate_set(
             seed=seed,
             device=s["device"],
             ids=ids,
-            gt_cache=gt_cache,
+            cache=cache,
         )
         sal_dir = s["saliency_pred_dir"] and Path(s["saliency_pred_dir"]) / mdir.name
         if sal_dir and sal_dir.is_dir() and any(sal_dir.iterdir()):
