@@ -23,12 +23,15 @@ $(STAMP): requirements.lock pyproject.toml
 lock: $(STAMP)
 	$(PY) tools/lock.py
 
+# `profile check` first: a setting some stage would refuse fails now, not hours in.
 repro: $(STAMP)
+	colorbench profile check
 	dvc repro
 	@echo "Report: reports/README.md"
 
 # The same in reference mode: CPU-independent kernels, fixed threads (README: Reproducibility).
 repro-reference: $(STAMP)
+	colorbench profile check
 	colorbench reference -- dvc repro
 	@echo "Report: reports/README.md"
 

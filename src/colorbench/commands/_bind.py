@@ -106,9 +106,7 @@ def bind_params(
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         wants = set(inspect.signature(fn).parameters)
 
-        @functools.wraps(fn)
-        def wrapper(params_file: str | None, **given: Any) -> Any:
-            ctx = click.get_current_context()
+        def bind(ctx: click.Context, params_file: str | None, given: dict[str, Any]) -> tuple:
             if params_file is None and default is not None and Path(default).is_file():
                 params_file = default
             bound = {
@@ -117,9 +115,21 @@ def bind_params(
                 if p.name in (keys or {}) or _spec(section, p.name, top=False) is not None
             }
             bound = {k: v for k, v in bound.items() if k in given}
-            values, cfg, full = bound_settings(ctx, section, params_file, bound, given)
+            return bound_settings(ctx, section, params_file, bound, given)
+
+        @functools.wraps(fn)
+        def wrapper(params_file: str | None, **given: Any) -> Any:
+            values, cfg, full = bind(click.get_current_context(), params_file, given)
             extra = {"cfg": cfg, "params": full}
             return fn(**values, **{k: v for k, v in extra.items() if k in wants})
+
+        def check_settings(ctx: click.Context) -> None:
+            """Bind a parsed command line's settings and check them; run nothing
+            (`colorbench profile check`)."""
+            given = dict(ctx.params)
+            bind(ctx, given.pop("params_file", None), given)
+
+        wrapper.check_settings = check_settings  # type: ignore[attr-defined]
 
         help = f"Params file: its `{section}` section (and the global keys) gives the defaults; "
         help += "options given here override it."

@@ -35,3 +35,29 @@ def use_profile(name: str, root: str) -> None:
 
     path = profiles.use(name, root)
     click.echo(f"{path}: profile '{name}' is active; run `dvc repro` (or `make repro`).")
+
+
+@command.command("check")
+@click.argument("name", required=False)
+@click.option("--root", default=".", type=click.Path(file_okay=False), help="Repository root.")
+def check_profile(name: str | None, root: str) -> None:
+    """Check that every DVC stage accepts profile NAME's settings (default: params.yaml).
+
+    Nothing runs and no data is needed: dvc.yaml is rendered with the profile, and each
+    stage's `colorbench` command binds its settings as a run would (types, ranges, choices,
+    unknown keys). Exit 1 listing each stage that would refuse them."""
+    from pathlib import Path
+
+    from colorbench.commands._stage_check import check_profile as check
+    from colorbench.errors import ColorbenchError
+    from colorbench.params import PARAMS_FILE, PROFILES_DIR
+
+    params = Path(root) / (f"{PROFILES_DIR}/{name}.yaml" if name else PARAMS_FILE)
+    if not params.is_file():
+        raise ColorbenchError(f"{params} not found (profiles: `colorbench profile list`)")
+    n, failed = check(Path(root) / "dvc.yaml", params)
+    for stage, why in failed:
+        click.echo(f"{stage}: {why}", err=True)
+    if failed:
+        raise ColorbenchError(f"{len(failed)} of {n} stages refuse the settings of {params}")
+    click.echo(f"{params}: all {n} stages accept their settings")

@@ -1,0 +1,94 @@
+"""`colorbench profile check`: every DVC stage's command against a profile's settings, with
+nothing run. (A leading underscore: cli.py registers no command from this module.)
+
+dvc.yaml is rendered with the profile as params.yaml (DVC's own templating, in a temporary
+folder), each `colorbench ...` cmd is parsed by the real command line, and the options its
+command binds from the params file go through the same casting and schema checks as a run
+(commands/_bind.py). A setting that a stage would refuse after hours of upstream work is
+found in a second: a CLI choice list that drifted from the schema, a range the profile
+leaves, a typo in a key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from colorbench.errors import ColorbenchError
+
+
+@contextlib.contextmanager
+def _rendered(dvc_yaml: Path, params: Path) -> Iterator[tuple[Path, list[tuple[str, str]]]]:
+    """(folder, [(stage name, cmd)]) of dvc_yaml rendered with `params` as params.yaml."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    with tempfile.TemporaryDirectory(prefix="colorbench-check-") as tmp:
+        root = Path(tmp)
+        shutil.copyfile(dvc_yaml, root / "dvc.yaml")
+        shutil.copyfile(params, root / "params.yaml")
+        try:
+            (root / ".dvc").mkdir()  # a bare DVC repository: enough to render dvc.yaml
+            (root / ".dvc" / "config").write_text("[core]\n    no_scm = True\n")
+            with Repo(tmp) as repo:
+                stages = [(s.name, s.cmd) for s in repo.index.stages]
+        except DvcException as exc:
+            raise ColorbenchError(f"dvc.yaml does not render with {params}: {exc}") from None
+        yield root, stages
+
+
+def _leaf(group: click.Group, args: list[str]) -> tuple[click.Context, click.Command]:
+    """The command `args` names (subcommand names first, as stage cmds spell them), parsed
+    leniently (paths need not exist, required options may be missing: nothing runs), and
+    its context."""
+    ctx, cmd, name, rest = None, group, "colorbench", list(args)
+    while isinstance(cmd, click.Group):
+        ctx = cmd.make_context(name, [], parent=ctx, resilient_parsing=True)
+        if not rest:
+            raise ColorbenchError(f"`{ctx.command_path}` needs a subcommand")
+        name, rest = rest[0], rest[1:]
+        sub = cmd.get_command(ctx, name)
+        if sub is None:
+            raise ColorbenchError(f"`{ctx.command_path}` has no command {name!r}")
+        cmd = sub
+    return cmd.make_context(name, rest, parent=ctx, resilient_parsing=True), cmd
+
+
+def check_stage(cmd: str) -> str | None:
+    """None when the stage's command accepts its settings, else the reason (one line).
+    A cmd that is not `colorbench ...` is not checked."""
+    from colorbench.cli import main
+
+    args = shlex.split(cmd)
+    if not args or args[0] != "colorbench":
+        return None
+    try:
+        ctx, command = _leaf(main, args[1:])
+        check = getattr(command.callback, "check_settings", None)
+        if check is not None:
+            with ctx:
+                check(ctx)
+    except ColorbenchError as exc:
+        return str(exc)
+    except click.ClickException as exc:
+        return exc.format_message()
+    return None
+
+
+def check_profile(dvc_yaml: Path, params: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(stages checked, [(stage, reason)]) for dvc_yaml's stages under `params`."""
+    with _rendered(dvc_yaml, params) as (root, stages):
+        here = Path.cwd()
+        os.chdir(root)  # cmds spell paths relative to the repository root
+        try:
+            failed = [(name, why) for name, cmd in stages if (why := check_stage(cmd))]
+        finally:
+            os.chdir(here)
+    return len(stages), failed
