@@ -84,11 +84,13 @@ BUILDERS: dict[str, Callable[[], torch.nn.Module]] = {
 }
 # Input shapes for BatchNorm calibration: with running statistics left at (0, 1), a deep
 # random network's activations vanish (the TF-FID Inception's pool features come out ~1e-9,
-# every FID 0), so the stand-in would not exercise what follows it.
+# every FID 0), so the stand-in would not exercise what follows it. Half the nominal sides
+# (224, 299, 320): a random network's per-channel statistics barely depend on the image
+# size, and a quarter of the pixels makes `weights stand-ins` 3x faster on a CPU.
 CALIBRATE: dict[str, tuple[int, ...]] = {
-    "resnet18": (4, 3, 224, 224),
-    "inception_fid": (4, 3, 299, 299),
-    "u2netp": (2, 3, 320, 320),
+    "resnet18": (4, 3, 112, 112),
+    "inception_fid": (4, 3, 150, 150),
+    "u2netp": (2, 3, 160, 160),
 }
 
 
