@@ -121,3 +121,32 @@ def test_tables_match_math_within_a_fraction_of_a_level() -> None:
     g = detmath.gamma_u8(t, 1.2)
     assert g.dtype == np.uint8
     assert np.abs(g.astype(int) - np.round(255 * np.clip(t, 0, 1) ** 1.2)).max() <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.cost(35)
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the committed lock is x86-64's")
+def test_committed_lock_data_stages_reproduce_on_this_machine(tmp_path: Path) -> None:
+    """The full-size data stages of the committed dvc.lock, rebuilt here (CI: another
+    machine) with `dvc repro`, give every out the committed md5 (issue: a fresh clone must
+    reproduce the committed data byte for byte)."""
+    from test_pipeline_e2e import _copy_repo, _run
+
+    work = tmp_path / "repo"
+    work.mkdir()
+    _copy_repo(REPO, work)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    _run(["git", "init", "-q"], work)
+    _run([*git, "add", "-A"], work)
+    _run([*git, "commit", "-qm", "init"], work)
+    stages = ["acquire@synthetic", *list(STAGES)[1:]]
+    _run(["dvc", "repro", "--single-item", *stages], work)
+
+    def outs(lock: Path) -> dict[str, str]:
+        entries = yaml.safe_load(lock.read_text())["stages"]
+        return {o["path"]: o["md5"] for s in stages for o in entries[s]["outs"]}
+
+    committed, rebuilt = outs(REPO / "dvc.lock"), outs(work / "dvc.lock")
+    assert set(committed) == set(rebuilt) and len(committed) >= len(STAGES)
+    differ = {p: (committed[p], rebuilt[p]) for p in committed if committed[p] != rebuilt[p]}
+    assert not differ, f"data differs from the committed dvc.lock: {differ}"
