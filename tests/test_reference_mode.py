@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,18 @@ def test_reference_mode_ignores_the_host_instruction_sets() -> None:
         pytest.skip("this host already runs the emulated old host's kernels: nothing to compare")
     pinned = reference.environment(2)
     assert probe(pinned) == probe({**OLD_HOST, **pinned, "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"})
+
+
+# The probe's weights in reference mode with 2 threads, on x86-64 with the locked environment
+# (requirements.lock). Recorded on the development machine; CI runs on another one, so this
+# checks that reference-mode training agrees across machines. Changing the Res-UNet's code or
+# the probe changes it (print `probe(reference.environment(2))` and update it).
+REFERENCE_FINGERPRINT = "64f0a8a08529168c11d7804a5b4377745a9ba65dcaa8305673abeb629ed2de14"
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the recorded weights are x86-64's")
+def test_reference_mode_weights_equal_the_recorded_ones() -> None:
+    assert probe(reference.environment(2)) == REFERENCE_FINGERPRINT
 
 
 def test_environment_and_in_process_switches(monkeypatch: pytest.MonkeyPatch) -> None:
