@@ -5,6 +5,7 @@ run after run on one machine."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -64,9 +65,35 @@ def test_reference_mode_ignores_the_host_instruction_sets() -> None:
 REFERENCE_FINGERPRINT = "64f0a8a08529168c11d7804a5b4377745a9ba65dcaa8305673abeb629ed2de14"
 
 
+# Default mode, 2 threads, per kind of CPU (model name, torch's kernel level): machines of
+# one kind must agree (the committed dvc.lock was made in default mode).
+DEFAULT_FINGERPRINTS = {
+    ("AMD EPYC", "AVX512"): "293ec6755f1d673951e40d4dc82ce4ddce0c9096839cb7fb92d4b7595745b3ee",
+}
+
+
+def _cpu_kind() -> tuple[str, str]:
+    import torch
+
+    model = ""
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""
+        )
+    return model, torch.backends.cpu.get_cpu_capability()
+
+
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the recorded weights are x86-64's")
 def test_reference_mode_weights_equal_the_recorded_ones() -> None:
     assert probe(reference.environment(2)) == REFERENCE_FINGERPRINT
+
+
+def test_default_mode_weights_equal_those_of_a_machine_of_the_same_kind() -> None:
+    kind = _cpu_kind()
+    if kind not in DEFAULT_FINGERPRINTS:
+        pytest.skip(f"no weights recorded for a {kind} machine")
+    assert probe({"OMP_NUM_THREADS": "2"}) == DEFAULT_FINGERPRINTS[kind]
 
 
 def test_environment_and_in_process_switches(monkeypatch: pytest.MonkeyPatch) -> None:
