@@ -12,8 +12,8 @@ retrained checkpoint differs. The registry imports a checkpoint kind's module
 (`KIND_MODULES`, e.g. SCGAN's networks) when that kind is loaded: a stage gets it when it runs
 other code of that module's package (SCGAN's trainers, its colorize stage). The method
 registry imports the module declaring a method when that method is looked up: a stage
-naming a method in its command gets that module's code; a stage naming none (the report,
-the study) gets every method's declaration (`NAMES`, `METHODS`), never their networks.
+naming a method in its command gets that module's code; a stage naming none (the report)
+gets every method's declaration (`NAMES`, `METHODS`), never their networks.
 
     python tools/stage_deps.py            # each stage's closure, as dvc.yaml deps
     python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs

@@ -182,8 +182,8 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
             json.dump(s, fh, indent=1)
     if out:
         from colorbench.atomic import atomic_dir
-        from colorbench.report.tables import write_table
         from colorbench.study.tables import study_tables
+        from colorbench.tables import write_table
 
         with atomic_dir(out) as tmp:
             for t in study_tables(s):
