@@ -58,8 +58,8 @@ def colorizer_loop(name: str, p: dict, tmp: Path) -> TrainLoop:
     from colorbench.models.registry import build_discriminator, build_generator
 
     loop = TrainLoop(
-        LoopConfig(run_name=f"bench_{name}", device=str(p.get("device", "auto")),
-                   checkpoint_root=tmp, log_root=tmp, progress=False)
+        LoopConfig(run_name=f"bench_{name}", checkpoint_dir=tmp, log_dir=tmp,
+                   device=str(p.get("device", "auto")), progress=False)
     )  # fmt: skip
     loop.add_module("G", build_generator(dict(p["generator"])))
     disc = {"in_channels": 3, **dict(p.get("discriminator") or {})}
@@ -136,8 +136,8 @@ def main() -> None:
     p = section("train_fusion", args.params)
     from colorbench.models.registry import build_fusion
 
-    loop = TrainLoop(LoopConfig(run_name="bench_fusion", device=str(p.get("device", "auto")),
-                                checkpoint_root=tmp, log_root=tmp, progress=False))  # fmt: skip
+    loop = TrainLoop(LoopConfig(run_name="bench_fusion", checkpoint_dir=tmp, log_dir=tmp,
+                                device=str(p.get("device", "auto")), progress=False))  # fmt: skip
     loop.add_module("F", build_fusion({"width": int(p["width"])}))
     loop.add_optimizer("f", torch.optim.Adam(loop.parameters("F"), lr=float(p["lr"])))
     bs = int(p["batch_size"])

@@ -68,6 +68,7 @@ def main() -> None:
     from colorbench.data.manifest import image_path, read_manifest, select
     from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
     from colorbench.metrics.stats import bootstrap_ci, paired_test
+    from colorbench.train.common import TrainRun
 
     profile = yaml.safe_load((ROOT / "profiles" / "synthetic.yaml").read_text())
     base = {**profile["train_fg"], "seed": 0, "device": "cpu", "num_workers": 0}
@@ -76,9 +77,9 @@ def main() -> None:
     for name, override in RUNS.items():
         model = work / f"{name}.pt"
         if not model.is_file():
-            train_colorizer("fg", {**base, **override}, prepared_dir=work / "prep",
-                            crops_dir=work / "crops", out=model, progress=False,
-                            checkpoint_root=work / "ck", log_root=work / "logs" / name)  # fmt: skip
+            run = TrainRun(work / "prep", model, work / "ck" / name, work / "logs" / name,
+                           progress=False)  # fmt: skip
+            train_colorizer("fg", {**base, **override}, run, crops_dir=work / "crops")
         paths = [image_path(work / "prep", i) for i in ids]
         colorize_with_checkpoint(
             model, paths, work / "out" / name, kind="generator", method="fg", names=ids

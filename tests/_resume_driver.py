@@ -42,26 +42,28 @@ def train(trainer: str, root: Path, workers: int, run: str, kill_at: int | None)
             os.kill(os.getpid(), signal.SIGKILL)
 
     params = {**PARAMS[trainer], "num_workers": workers}
-    kw = {"prepared_dir": root / "prepared", "out": root / run / "model.pt",
-          "checkpoint_root": root / run / "ckpt", "log_root": root / run / "logs",
-          "progress": False, "on_step_end": hook}  # fmt: skip
+    from colorbench.train.common import TrainRun
+
+    name = f"train_{trainer}"  # the folders dvc.yaml gives the stage
+    where = TrainRun(root / "prepared", root / run / "model.pt", root / run / "ckpt" / name,
+                     root / run / "logs" / name, progress=False, on_step_end=hook)  # fmt: skip
     if trainer in ("unet", "fg", "bg"):
         from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 
-        train_colorizer(trainer, params, crops_dir=root / "crops", **kw)
+        train_colorizer(trainer, params, where, crops_dir=root / "crops")
     elif trainer == "fusion":
         from colorbench.methods.paracolorizer.train_fusion import train_fusion
 
-        train_fusion(params, **kw)
+        train_fusion(params, where)
     elif trainer == "global":
         from colorbench.methods.scgan.train_global import train_global
 
-        train_global(params, **kw)
+        train_global(params, where)
     else:
         from colorbench.methods.scgan.train import train_scgan
 
-        train_scgan(params, saliency_dir=root / "saliency", global_path=root / "global.pt",
-                    evaluator_path=root / "evaluator.pt", **kw)  # fmt: skip
+        train_scgan(params, where, saliency_dir=root / "saliency", global_path=root / "global.pt",
+                    evaluator_path=root / "evaluator.pt")  # fmt: skip
 
 
 if __name__ == "__main__":

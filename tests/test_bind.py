@@ -27,7 +27,15 @@ def cli() -> None:
 @click.option("--workers", "num_workers", default=0, type=int)
 @click.option("--baseline", default="gray")
 @click.option("--metrics", type=CommaList(), default=None)
-@bind_params("crops", keys={"baseline": "report.baseline", "metrics": "evaluate.metrics"})
+@click.option("--fid-mode", default=None)
+@bind_params(
+    "crops",
+    keys={
+        "baseline": "report.baseline",
+        "metrics": "evaluate.metrics",
+        "fid_mode": "evaluate.fid_mode",
+    },
+)
 def probe(cfg: dict, **values: object) -> None:
     click.echo(yaml.safe_dump({"values": values, "cfg_top_k": cfg.get("top_k")}))
 
@@ -45,7 +53,7 @@ def test_defaults_without_a_params_file(tmp_path: Path) -> None:
     code, got = _run(tmp_path, None)
     assert code == 0
     assert got == {"out": "o", "backend": "annotations", "top_k": 8, "num_workers": 0,
-                   "baseline": "gray", "metrics": None}  # fmt: skip
+                   "baseline": "gray", "metrics": None, "fid_mode": None}  # fmt: skip
 
 
 def test_file_gives_defaults_and_the_command_line_wins(tmp_path: Path) -> None:
@@ -70,9 +78,28 @@ def test_file_gives_defaults_and_the_command_line_wins(tmp_path: Path) -> None:
         # a value given on the command line meets the same schema as the file's
         ({}, ("--backend", "yolo"), "crops.backend: 'yolo' is not one of annotations, maskrcnn"),
         (None, ("--backend", "yolo"), "crops.backend: 'yolo' is not one of annotations"),
+        # a key of another section is named as the file spells it, not under `crops.`
+        ({"evaluate": {"fid_mode": "nope"}}, (), "error: evaluate.fid_mode: 'nope' is not one of"),
+        ({}, ("--fid-mode", "nope"), "error: evaluate.fid_mode: 'nope' is not one of"),
     ],
 )
 def test_bad_values_are_one_line_errors(tmp_path: Path, params, args, message) -> None:
     code, out = _run(tmp_path, params, *args)
     assert code == 1
     assert out.count("\n") == 1 and out.startswith("error: ") and message in out, out
+
+
+def test_trainers_bind_their_section_with_set_overrides(tmp_path: Path) -> None:
+    """`colorbench train` uses the one binder: --params is required, --set overrides a key of
+    the section named by the command (train_NAME), checked by the schema."""
+    from colorbench.cli import main
+
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"train_fg": {"batch_size": 4}}))
+    args = ["--prepared", str(tmp_path), "--checkpoints", "c", "--logs", "l", "--out", "m.pt"]
+    res = CliRunner().invoke(main, ["train", "colorizer", "fg", *args, "--crops", "x"])
+    assert res.exit_code == 2 and "--params" in res.output
+    res = CliRunner().invoke(main, ["train", "colorizer", "fg", "--params", str(path), *args,
+                                    "--crops", "x", "--set", "batch_sise=8"])  # fmt: skip
+    assert res.exit_code == 1
+    assert "--set train_fg.batch_sise: unknown key; did you mean 'batch_size'?" in res.output

@@ -27,7 +27,7 @@ def _pretrain(tmp: Path, batch: dict, lambda_edge: float, steps: int = 8) -> tup
     from colorbench.models.registry import build_generator
 
     torch.manual_seed(0)
-    loop = TrainLoop(LoopConfig("t", device="cpu", checkpoint_root=tmp, log_root=tmp))
+    loop = TrainLoop(LoopConfig("t", tmp, tmp, device="cpu"))
     loop.add_module("G", build_generator({"arch": "resunet_attn", "width": 8}))
     loop.add_optimizer("g_pre", torch.optim.Adam(loop.parameters("G"), lr=2e-3))
     s = ColorizerSteps(100.0, lambda_edge, None, pretrain_edge=True)
@@ -103,15 +103,16 @@ def test_pretrain_data_param(tmp_path: Path) -> None:
     from test_train_data import make_crops
     from test_train_trainers import FG
 
+    from colorbench.train.common import TrainRun
+
     prep = make_prepared(tmp_path)
     crops = make_crops(tmp_path, prep, materialize=False)
-    kw = {"prepared_dir": prep, "crops_dir": crops, "progress": False,
-          "checkpoint_root": tmp_path / "c", "log_root": tmp_path / "l"}  # fmt: skip
+    run = TrainRun(prep, tmp_path / "same.pt", tmp_path / "c", tmp_path / "l", progress=False)
     params = {**FG, "gan_epochs": 0, "pretrain_data": "same"}
-    train_colorizer("fg", params, out=tmp_path / "same.pt", **kw)
+    train_colorizer("fg", params, run, crops_dir=crops)
     assert load_model(tmp_path / "same.pt")[2]["pretrain_samples"] == 12  # images + crops
     with pytest.raises(ColorbenchError, match="pretrain_data must be one of main, same"):
-        train_colorizer("fg", {**params, "pretrain_data": "crops"}, out=tmp_path / "x.pt", **kw)
+        train_colorizer("fg", {**params, "pretrain_data": "crops"}, run, crops_dir=crops)
 
 
 def _fidelity_section(readme: str) -> str:

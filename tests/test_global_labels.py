@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_scgan_train import GLOBAL, SCGAN, _kw, make_evaluator, make_prepared
+from test_scgan_train import GLOBAL, SCGAN, _run, make_evaluator, make_prepared
 
 from colorbench.errors import ColorbenchError
 
@@ -86,9 +86,9 @@ def test_multilabel_pretraining_feeds_scgan(coco: dict[str, Path]) -> None:
 
     root = coco["root"]
     with pytest.raises(ColorbenchError, match="COCO instance annotations"):
-        train_global(GLOBAL, prepared_dir=coco["prepared"], out=root / "g.pt", **_kw(coco))
-    metrics = train_global(GLOBAL, prepared_dir=coco["prepared"], out=root / "g.pt",
-                           annotations={"toy": coco["ann"]}, **_kw(coco))  # fmt: skip
+        train_global(GLOBAL, _run(coco, root / "g.pt", "train_global"))
+    metrics = train_global(GLOBAL, _run(coco, root / "g.pt", "train_global"),
+                           annotations={"toy": coco["ann"]})  # fmt: skip
     assert 0.0 <= metrics["classify/val_top1"] <= 1.0
     net, cfg, meta = load_model(root / "g.pt")
     assert cfg["num_classes"] == 3 and meta["label_kind"] == "multilabel"
@@ -96,9 +96,8 @@ def test_multilabel_pretraining_feeds_scgan(coco: dict[str, Path]) -> None:
     info = json.loads((root / "logs/train_global/global_labels.json").read_text())
     assert info["trained"] and info["substitutes_imagenet"] and info["classes"] == 3
     out = train_scgan({**SCGAN, "gan": "none", "perceptual": False, "phase2_epochs": 0},
-                      prepared_dir=coco["prepared"], saliency_dir=coco["saliency"],
-                      global_path=root / "g.pt", evaluator_path=coco["evaluator"],
-                      out=root / "s.pt", **_kw(coco))  # fmt: skip
+                      _run(coco, root / "s.pt", "train_scgan"), saliency_dir=coco["saliency"],
+                      global_path=root / "g.pt", evaluator_path=coco["evaluator"])  # fmt: skip
     assert np.isfinite(out["phase1/val_psnr"])
     gen, _, _ = load_model(root / "s.pt")
     for k, v in net.features.state_dict().items():
@@ -112,15 +111,14 @@ def test_unused_global_net_is_recorded_not_trained(coco: dict[str, Path], mode: 
 
     root = coco["root"]
     # No labels at all, yet train_global succeeds: SCGAN will not use its output.
-    assert train_global(GLOBAL, prepared_dir=coco["prepared"], out=root / "g.pt",
-                        global_net=mode, **_kw(coco)) == {}  # fmt: skip
+    assert train_global(GLOBAL, _run(coco, root / "g.pt", "train_global"), global_net=mode) == {}
     info = json.loads((root / "logs/train_global/global_labels.json").read_text())
     assert info["trained"] is False and mode in info["reason"]
-    kw = {"prepared_dir": coco["prepared"], "saliency_dir": coco["saliency"],
-          "global_path": root / "g.pt", "evaluator_path": coco["evaluator"],
-          "out": root / "s.pt", **_kw(coco)}  # fmt: skip
+    run = _run(coco, root / "s.pt", "train_scgan")
+    kw = {"saliency_dir": coco["saliency"], "global_path": root / "g.pt",
+          "evaluator_path": coco["evaluator"]}  # fmt: skip
     quick = {**SCGAN, "gan": "none", "perceptual": False, "phase2_epochs": 0}
-    assert np.isfinite(train_scgan({**quick, "global_net": mode}, **kw)["phase1/val_psnr"])
+    assert np.isfinite(train_scgan({**quick, "global_net": mode}, run, **kw)["phase1/val_psnr"])
     # Flipping back to `pretrained` without re-running train_global is refused clearly.
     with pytest.raises(ColorbenchError, match="global_net_unused"):
-        train_scgan(quick, **kw)
+        train_scgan(quick, run, **kw)

@@ -24,6 +24,8 @@ FORBIDDEN = {
     "colorbench.infer": ("colorbench.methods", "colorbench.colorize"),
     "colorbench.metrics": ("colorbench.methods", "colorbench.report"),
     "colorbench.methods.base": ("colorbench.methods.",),
+    "colorbench.tables": ("colorbench.report", "colorbench.study", "colorbench.methods"),
+    "colorbench.study": ("colorbench.report",),  # both write tables through colorbench.tables
 }
 
 

@@ -228,7 +228,8 @@ def test_dvc_repro_whole_dag(repo_root: Path, tmp_path: Path) -> None:
     # answers), then scored by the `study` stage into the report.
     _run(["colorbench", "study", "build", "--method", "unet", "--method", "scgan",
           "--participants", "1", "--batches", "1", "--per-batch", "2", "--trial", "1",
-          "--groups", "1", "--out", "studies/e2e"], work)  # fmt: skip
+          "--groups", "1", "--outputs", "outputs/test", "--prepared", "data/prepared",
+          "--out", "studies/e2e"], work)  # fmt: skip
     complete_by_keyboard(work / "studies" / "e2e")
     _run(["dvc", "repro"], work)
     scores = json.loads((work / "reports/study/scores.json").read_text())

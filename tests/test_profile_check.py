@@ -30,6 +30,7 @@ def test_refused_settings_name_stage_and_key(repo_root: Path, tmp_path: Path) ->
     params["crops"]["batch_size"] = "abc"  # a type the schema refuses
     params["train_evaluator"]["epochs"] = -1  # a range only the command's option knows
     params["evaluate"]["fid_mode"] = "bogus"  # a choice
+    params["train_fg"]["lamda_edge"] = 1  # a typo in a trainer's section
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles/broken.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     result = CliRunner().invoke(main, ["profile", "check", "broken", "--root", str(tmp_path)])
@@ -39,6 +40,8 @@ def test_refused_settings_name_stage_and_key(repo_root: Path, tmp_path: Path) ->
     assert any(line.startswith("train_evaluator: ") and "train_evaluator.epochs" in line
                and "-1" in line for line in lines)  # fmt: skip
     assert any(line.startswith("evaluate: ") and "'bogus'" in line for line in lines)
+    typo = "train_fg.lamda_edge: unknown key; did you mean 'lambda_edge'?"
+    assert f"train_colorizer@fg: params.yaml: {typo}" in lines
     assert lines[-1].startswith("error: ") and "stages refuse the settings" in lines[-1]
     # nothing was written beside the profile
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "profiles"]

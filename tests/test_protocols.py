@@ -223,14 +223,18 @@ def test_params_schema_checks_protocols(tmp_path: Path) -> None:
         load_params(path)
 
 
-def test_study_build_defaults_to_the_primary_protocol(tmp_path: Path, monkeypatch) -> None:
-    from colorbench.commands.study import _default_outputs
+def test_study_build_names_its_folders(tmp_path: Path, monkeypatch) -> None:
+    """No default folder (paths are declared once, by the caller): study build needs
+    --outputs (e.g. outputs/<protocol>) and --prepared, on the line or in --protocol."""
+    from click.testing import CliRunner
+
+    from colorbench.cli import main
 
     monkeypatch.chdir(tmp_path)
-    assert _default_outputs() == "outputs"  # no params.yaml
-    (tmp_path / "params.yaml").write_text(
-        yaml.safe_dump({"protocols": {"main": {}, "b": {}}}, sort_keys=False)
-    )
-    assert _default_outputs() == "outputs"  # nothing colorized yet
     (tmp_path / "outputs" / "main").mkdir(parents=True)
-    assert _default_outputs() == str(Path("outputs") / "main")
+    r = CliRunner().invoke(main, ["study", "build", "--method", "fg", "--out", "s"])
+    assert r.exit_code == 2 and "--outputs and --prepared" in r.output, r.output
+    r = CliRunner().invoke(
+        main, ["study", "build", "--outputs", "outputs/main", "--method", "fg", "--out", "s"]
+    )
+    assert r.exit_code == 2 and "needs --prepared" in r.output, r.output

@@ -32,7 +32,7 @@ from colorbench.report import (
 from colorbench.report.build import ablation_tables
 from colorbench.report.figures import choose_ids
 from colorbench.report.load import load_metrics, load_training_logs, results_from_dict
-from colorbench.report.tables import to_csv, to_latex, to_markdown
+from colorbench.tables import to_csv, to_latex, to_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 IDS = [f"img{i:03d}" for i in range(6)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from PIL import Image
 from colorbench.data.manifest import COLUMNS
 from colorbench.errors import ColorbenchError
 from colorbench.models.checkpoint import load_model
+from colorbench.train.common import TrainRun
 
 SIZE = 32
 
@@ -97,13 +99,10 @@ def data(tmp_path: Path) -> dict[str, Path]:
     return {"root": tmp_path, "prepared": prepared, "saliency": saliency, "evaluator": evaluator}
 
 
-def _kw(d: dict[str, Path]) -> dict:
+def _run(d: dict[str, Path], out: Path, name: str) -> TrainRun:
+    """The folders `colorbench train` gives a trainer: the run's own checkpoints and logs."""
     root = d["root"]
-    return {
-        "checkpoint_root": root / "ckpt",
-        "log_root": root / "logs",
-        "progress": False,
-    }
+    return TrainRun(d["prepared"], out, root / "ckpt" / name, root / "logs" / name, progress=False)
 
 
 def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
@@ -113,21 +112,17 @@ def test_train_global_then_scgan_then_colorize(data: dict[str, Path]) -> None:
     from colorbench.models.checkpoint import load_model
 
     root = data["root"]
-    g_metrics = train_global(
-        GLOBAL, prepared_dir=data["prepared"], out=root / "global.pt", **_kw(data)
-    )
+    g_metrics = train_global(GLOBAL, _run(data, root / "global.pt", "train_global"))
     assert "classify/val_top1" in g_metrics
     gnet, gcfg, gmeta = load_model(root / "global.pt")
     assert gmeta["classes"] == ["a", "b"] and gcfg == {"width": 4, "num_classes": 2}
 
     metrics = train_scgan(
         SCGAN,
-        prepared_dir=data["prepared"],
+        _run(data, root / "scgan.pt", "train_scgan"),
         saliency_dir=data["saliency"],
         global_path=root / "global.pt",
         evaluator_path=data["evaluator"],
-        out=root / "scgan.pt",
-        **_kw(data),
     )
     for key in (
         "phase2/val_psnr",
@@ -184,16 +179,14 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
     from colorbench.methods.scgan.train import train_scgan
 
     root = data["root"]
+    run = _run(data, root / "scgan.pt", "train_scgan")
     kw = {
-        "prepared_dir": data["prepared"],
         "saliency_dir": data["saliency"],
         "global_path": root / "missing.pt",
         "evaluator_path": data["evaluator"],
-        "out": root / "scgan.pt",
-        **_kw(data),
     }
     with pytest.raises(ColorbenchError, match="missing.pt"):
-        train_scgan(SCGAN, **kw)
+        train_scgan(SCGAN, run, **kw)
     # random skips models/global.pt; no GAN / perceptual keeps it quick.
     params = {**SCGAN, "global_net": "random", "gan": "none", "perceptual": False,
               "phase2_epochs": 0}  # fmt: skip
@@ -204,7 +197,7 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
             net = ctx.unwrap("G").global_features
             first.update({k: v.clone() for k, v in net.state_dict().items()})
 
-    metrics = train_scgan(params, on_step_end=keep_first, **kw)
+    metrics = train_scgan(params, replace(run, on_step_end=keep_first), **kw)
     assert "phase1/val_psnr" in metrics and (root / "scgan.pt").is_file()
     model, cfg, meta = load_model(root / "scgan.pt")
     assert cfg["freeze_global"] is False and meta["steps"] > 1
@@ -213,14 +206,14 @@ def test_scgan_needs_global_checkpoint_unless_random(data: dict[str, Path]) -> N
     # data_fraction: a seeded subset of the train split (the paper's 1/10 vs 1/5 ImageNet)
     from colorbench.methods.scgan.data import train_subset
 
-    half = train_scgan({**params, "data_fraction": 0.5}, **kw)
+    half = train_scgan({**params, "data_fraction": 0.5}, run, **kw)
     assert "phase1/val_psnr" in half
     n_half = load_model(root / "scgan.pt")[2]["train_samples"]
     assert n_half == round(meta["train_samples"] / 2)
     ids = [f"i{k}" for k in range(40)]
     assert set(train_subset(ids, 0.25, 0)) < set(train_subset(ids, 0.5, 0))
     with pytest.raises(ColorbenchError, match="data_fraction must be in"):
-        train_scgan({**params, "data_fraction": 0}, **kw)
+        train_scgan({**params, "data_fraction": 0}, run, **kw)
 
 
 def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
@@ -230,12 +223,10 @@ def test_scgan_missing_saliency_maps(data: dict[str, Path]) -> None:
     with pytest.raises(ColorbenchError, match="saliency maps missing"):
         train_scgan(
             {**SCGAN, "global_net": "none"},
-            prepared_dir=data["prepared"],
+            _run(data, data["root"] / "scgan.pt", "train_scgan"),
             saliency_dir=data["saliency"],
             global_path=data["root"] / "unused.pt",
             evaluator_path=data["evaluator"],
-            out=data["root"] / "scgan.pt",
-            **_kw(data),
         )
 
 
@@ -247,7 +238,7 @@ def test_global_net_needs_two_labelled_classes(data: dict[str, Path]) -> None:
     df["label"] = "a"
     df.to_csv(manifest, index=False)
     with pytest.raises(ColorbenchError, match="at least 2 classes"):
-        train_global(GLOBAL, prepared_dir=data["prepared"], out=data["root"] / "g.pt", **_kw(data))
+        train_global(GLOBAL, _run(data, data["root"] / "g.pt", "train_global"))
 
 
 def test_batchnorm_recalibration_gives_exact_statistics(data: dict[str, Path]) -> None:

@@ -45,7 +45,7 @@ def _runs(extra: list[Run] | None = None) -> list[Run]:
 
 
 def test_summary_statistics_and_claims() -> None:
-    text = sd.render(_runs(), [0, 1, 2])
+    text = sd.render(_runs(), [0, 1, 2], "reports/seeds.md")
     for method, values in PSNR.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| {method} |"))
         mean, sdev = statistics.mean(values), statistics.stdev(values)
@@ -66,14 +66,14 @@ def test_table_iv_compared_with_seed_noise() -> None:
              {"fg": 19.0 + 4 * lam})
         for lam in (0.0, 1.0)
     ]  # fmt: skip
-    text = sd.render(_runs(sweep), [0, 1, 2])
+    text = sd.render(_runs(sweep), [0, 1, 2], "reports/seeds.md")
     fg_sd = statistics.stdev(PSNR["fg"])
     assert f"spread of 4.00 dB exceeds twice the seed sd of fg's PSNR ({fg_sd:.2f} dB" in text
 
 
 def test_too_few_seeds_is_one_clear_error() -> None:
     with pytest.raises(ColorbenchError, match="at least 2 finished seed experiments"):
-        sd.render(_runs()[:2], [0, 1, 2])
+        sd.render(_runs()[:2], [0, 1, 2], "reports/seeds.md")
 
 
 def test_report_links_seeds_when_present(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_cli_runs_seed_experiments_with_real_dvc(tmp_path: Path) -> None:
     sh(sys.executable, "-m", "dvc", "repro", "-q")
     sh("git", "add", "-A")
     sh("git", "commit", "-qm", "init")
-    cli = [sys.executable, "-m", "colorbench.cli", "seeds", "3"]
+    cli = [sys.executable, "-m", "colorbench.cli", "seeds", "3", "--out", "reports/seeds.md"]
     first = sh(*cli)
     # seed 0 is the committed `dvc repro` run; seeds 1 and 2 run as experiments
     assert first.stderr.count("dvc exp run --temp") == 2

@@ -143,3 +143,34 @@ def test_entry_points_of_scripts_and_cli_commands(tmp_path: Path) -> None:
         tmp_path / "src/colorbench/cli.py",
         tmp_path / "src/colorbench/commands/fit_more.py",
     ]
+
+
+def test_scgan_networks_are_code_of_scgan_stages_only(closures: dict) -> None:
+    """The model registry imports SCGAN's networks (KIND_MODULES) only when an scgan
+    checkpoint is loaded: editing them re-runs SCGAN's stages, never ParaColorizer's."""
+    root, stages = closures["root"], closures["stages"]
+    nets = root / "src/colorbench/methods/scgan/nets.py"
+    users = {name for name, (files, _) in stages.items() if nets in files}
+    assert {"train_scgan", "train_global"} <= users
+    assert all(u.startswith(("train_scgan", "train_global", "colorize_scgan")) for u in users)
+    assert any(u.startswith("colorize_scgan") for u in users)
+    for name in stages:
+        if name.startswith(("train_colorizer", "train_fusion", "colorize_model", "colorize_fused")):
+            assert name not in users, name
+
+
+def test_a_colorize_stage_runs_its_own_method_only(closures: dict) -> None:
+    """The method registry imports the module declaring the method a stage names: editing
+    one method's files re-runs its stages (and the report's, which lists every method's
+    declaration), never another method's."""
+    root, stages = closures["root"], closures["stages"]
+    methods = root / "src/colorbench/methods"
+    for name, (files, _) in stages.items():
+        if name.startswith(("colorize_model", "colorize_gray")):
+            assert methods / "scgan/method.py" not in files, name
+            assert methods / "overlay.py" not in files, name
+        if name.startswith("colorize_scgan"):
+            assert methods / "paracolorizer/method.py" not in files, name
+    report = stages["report"][0]
+    assert methods / "scgan/method.py" in report and methods / "overlay.py" in report
+    assert methods / "scgan/nets.py" not in report and methods / "scgan/train.py" not in report

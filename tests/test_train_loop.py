@@ -54,8 +54,8 @@ def build(tmp: Path, *, every: int = 3, cfg: dict | None = None, seed: int = 0) 
             batch_size=4,
             checkpoint_every=every,
             log_every=2,
-            checkpoint_root=tmp / "ckpt",
-            log_root=tmp / "logs",
+            checkpoint_dir=tmp / "ckpt" / "toy",
+            log_dir=tmp / "logs" / "toy",
             progress=False,
         ),
         run_config=cfg or {"lr": 0.01},
@@ -371,7 +371,7 @@ def _ddp_equivalence_worker(rank: int, world: int, port: int, root: str, q) -> N
     here.mkdir()
     os.chdir(here)
     cfg = LoopConfig(run_name="nobn", seed=0, device="cpu", batch_size=4, checkpoint_every=0,
-                     log_every=2, checkpoint_root=Path("ckpt"), log_root=Path("logs"),
+                     log_every=2, checkpoint_dir=Path("ckpt/nobn"), log_dir=Path("logs/nobn"),
                      progress=False)  # fmt: skip
     loop = TrainLoop(cfg, run_config={"lr": 0.01})
     torch.manual_seed(rank)  # different initial weights per rank: DDP must broadcast rank 0's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.methods.paracolorizer.train_colorizer import ColorizerSteps, train_colorizer
 from colorbench.methods.paracolorizer.train_fusion import FusionSteps, train_fusion
 from colorbench.models.checkpoint import load_model
+from colorbench.train.common import TrainRun
 from colorbench.train.data import colorizer_dataset, stack
 from colorbench.train.loop import LoopConfig, Position, StepContext, TrainLoop
 
@@ -48,7 +50,7 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 def _loop(tmp: Path, params: dict) -> TrainLoop:
     from colorbench.models.registry import build_discriminator, build_generator
 
-    loop = TrainLoop(LoopConfig("t", device="cpu", checkpoint_root=tmp, log_root=tmp))
+    loop = TrainLoop(LoopConfig("t", tmp, tmp, device="cpu"))
     loop.add_module("G", build_generator(params["generator"]))
     loop.add_module("D", build_discriminator({"in_channels": 3, **params["discriminator"]}))
     loop.add_optimizer("g_pre", torch.optim.Adam(loop.parameters("G"), lr=2e-3))
@@ -88,10 +90,8 @@ def test_train_fg_end_to_end_writes_a_loadable_generator(
 ) -> None:
     prep, crops = data
     out = tmp_path / "models" / "fg.pt"
-    metrics = train_colorizer(
-        "fg", FG, prepared_dir=prep, crops_dir=crops, out=out,
-        checkpoint_root=tmp_path / "ck", log_root=tmp_path / "logs", progress=False,
-    )  # fmt: skip
+    run = TrainRun(prep, out, tmp_path / "ck", tmp_path / "logs" / "train_fg", progress=False)
+    metrics = train_colorizer("fg", FG, run, crops_dir=crops)
     assert "gan/val_psnr" in metrics and "gan/val_psnr_gray" in metrics
     model, cfg, meta = load_model(out)
     assert cfg == FG["generator"] and meta["image_size"] == 32
@@ -110,13 +110,10 @@ def test_train_bg_resumes_and_matches_uninterrupted(
     tmp_path: Path, data: tuple[Path, Path]
 ) -> None:
     prep, _ = data
-    kw = {
-        "prepared_dir": prep,
-        "crops_dir": tmp_path / "crops",
-        "log_root": tmp_path / "logs",
-        "progress": False,
-    }
-    train_colorizer("bg", BG, out=tmp_path / "a.pt", checkpoint_root=tmp_path / "ca", **kw)
+    logs, crops = tmp_path / "logs" / "train_bg", tmp_path / "crops"
+    run_a = TrainRun(prep, tmp_path / "a.pt", tmp_path / "ca", logs, progress=False)
+    run_b = TrainRun(prep, tmp_path / "b.pt", tmp_path / "cb", logs, progress=False)
+    train_colorizer("bg", BG, run_a, crops_dir=crops)
 
     def stop(ctx):
         # pretraining: 1 step (6 main images); GAN: 2 steps (+ 4 background images)
@@ -124,12 +121,9 @@ def test_train_bg_resumes_and_matches_uninterrupted(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_colorizer(
-            "bg", BG, out=tmp_path / "b.pt", checkpoint_root=tmp_path / "cb", on_step_end=stop,
-            **kw,
-        )  # fmt: skip
+        train_colorizer("bg", BG, replace(run_b, on_step_end=stop), crops_dir=crops)
     assert not (tmp_path / "b.pt").exists()
-    train_colorizer("bg", BG, out=tmp_path / "b.pt", checkpoint_root=tmp_path / "cb", **kw)
+    train_colorizer("bg", BG, run_b, crops_dir=crops)
     a, _, _ = load_model(tmp_path / "a.pt")
     b, _, _ = load_model(tmp_path / "b.pt")
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
@@ -140,7 +134,7 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
     from colorbench.models.registry import build_fusion
 
     prep, _ = data
-    loop = TrainLoop(LoopConfig("f", device="cpu", checkpoint_root=tmp_path, log_root=tmp_path))
+    loop = TrainLoop(LoopConfig("f", tmp_path, tmp_path, device="cpu"))
     loop.add_module("F", build_fusion({"width": 4}))
     loop.add_optimizer("f", torch.optim.Adam(loop.parameters("F"), lr=1e-3))
     batch = stack(colorizer_dataset(prep, flip=False), range(6))
@@ -152,13 +146,14 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
     params = {"seed": 0, "device": "cpu", "num_workers": 0, "width": 4, "epochs": 1,
               "batch_size": 4, "lr": 0.001, "lambda_ssim": 100.0, "checkpoint_every": 0}  # fmt: skip
     out = tmp_path / "fusion.pt"
-    metrics = train_fusion(params, prepared_dir=prep, out=out, checkpoint_root=tmp_path / "c",
-                           log_root=tmp_path / "l", progress=False)  # fmt: skip
+    metrics = train_fusion(
+        params, TrainRun(prep, out, tmp_path / "c", tmp_path / "l", progress=False)
+    )
     assert "train/val_psnr" in metrics
     model, cfg, meta = load_model(out)
     assert cfg["width"] == 4 and meta["train_samples"] == 6  # main train images only (paper)
-    train_fusion({**params, "use_background": True}, prepared_dir=prep, out=out,
-                 checkpoint_root=tmp_path / "c2", log_root=tmp_path / "l2", progress=False)  # fmt: skip
+    run = TrainRun(prep, out, tmp_path / "c2", tmp_path / "l2", progress=False)
+    train_fusion({**params, "use_background": True}, run)
     assert load_model(out)[2]["train_samples"] == 10  # + the 4 background images
     with torch.no_grad():
         assert model(torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
@@ -166,24 +161,22 @@ def test_fusion_step_and_training(tmp_path: Path, data: tuple[Path, Path]) -> No
 
 def test_bad_params_are_clear_errors(tmp_path: Path, data: tuple[Path, Path]) -> None:
     prep, crops = data
-    kw = {"prepared_dir": prep, "crops_dir": crops, "out": tmp_path / "m.pt",
-          "checkpoint_root": tmp_path / "c", "log_root": tmp_path / "l"}  # fmt: skip
+    run = TrainRun(prep, tmp_path / "m.pt", tmp_path / "c", tmp_path / "l")
     with pytest.raises(ColorbenchError, match="unknown colorizer"):
-        train_colorizer("xx", FG, **kw)
+        train_colorizer("xx", FG, run, crops_dir=crops)
     with pytest.raises(ColorbenchError, match="lacks"):
-        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, **kw)
+        train_colorizer("bg", {k: v for k, v in BG.items() if k != "lr_gan"}, run, crops_dir=crops)
     with pytest.raises(ColorbenchError, match="nothing to train"):
-        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, **kw)
+        train_colorizer("bg", {**BG, "pretrain_epochs": 0, "gan_epochs": 0}, run, crops_dir=crops)
     with pytest.raises(ColorbenchError, match="generator"):
-        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, **kw)
+        train_colorizer("bg", {**BG, "generator": {"arch": "nope"}}, run, crops_dir=crops)
 
 
 def test_image_size_must_fit_the_generator(tmp_path: Path) -> None:
     prep = make_prepared(tmp_path, size=40)
     with pytest.raises(ColorbenchError, match="multiple of 32"):
-        train_colorizer("bg", BG, prepared_dir=prep, crops_dir=tmp_path / "crops",
-                        out=tmp_path / "m.pt", checkpoint_root=tmp_path / "c",
-                        log_root=tmp_path / "l")  # fmt: skip
+        run = TrainRun(prep, tmp_path / "m.pt", tmp_path / "c", tmp_path / "l")
+        train_colorizer("bg", BG, run, crops_dir=tmp_path / "crops")
 
 
 def test_cli_train_colorizer_and_fusion(tmp_path: Path, data: tuple[Path, Path]) -> None:

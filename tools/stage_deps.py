@@ -3,12 +3,17 @@
 A stage's code is the import closure of its entry point (`colorbench CMD`: cli.py and
 commands/CMD.py, or a script `python X.py`) inside src/colorbench: every `import`, top-level or inside a function (lazy
 imports run too), every module named by a string literal (plugin lists, `module:function`
-load checks), and the packages' `__init__.py` files. Generator networks are the exception:
-the model registry imports them by arch name (`GENERATOR_MODULES`), so a stage gets the
-networks named by `arch` in its own params, in params.yaml and in every profile. A stage
+load checks), and the packages' `__init__.py` files. Three tables are the exception. The model
+registry imports generator networks by arch name (`GENERATOR_MODULES`), so a stage gets the
+networks named by `arch` in its own params, in params.yaml and in every profile; a stage
 that only loads a checkpoint (colorize) gets its network through that checkpoint: the
 training stage depends on the network's code, and `dvc repro` re-runs colorize when the
-retrained checkpoint differs.
+retrained checkpoint differs. The registry imports a checkpoint kind's module
+(`KIND_MODULES`, e.g. SCGAN's networks) when that kind is loaded: a stage gets it when it runs
+other code of that module's package (SCGAN's trainers, its colorize stage). The method
+registry imports the module declaring a method when that method is looked up: a stage
+naming a method in its command gets that module's code; a stage naming none (the report)
+gets every method's declaration (`NAMES`, `METHODS`), never their networks.
 
     python tools/stage_deps.py            # each stage's closure, as dvc.yaml deps
     python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs
@@ -74,15 +79,38 @@ def _imported_names(tree: ast.AST, name: str, is_pkg: bool) -> Iterable[str]:
             yield node.value.split(":")[0]
 
 
-def generator_modules(src: Path) -> dict[str, str]:
-    """The registry's arch -> module table, read without importing torch."""
-    tree = ast.parse(module_file(src, REGISTRY).read_text())
-    for node in tree.body:
+def _registry_table(src: Path, table: str) -> dict[str, str]:
+    path = module_file(src, REGISTRY)
+    if path is None:
+        return {}
+    for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "GENERATOR_MODULES" for t in node.targets
+            isinstance(t, ast.Name) and t.id == table for t in node.targets
         ):
             return ast.literal_eval(node.value)
     return {}
+
+
+def generator_modules(src: Path) -> dict[str, str]:
+    """The registry's arch -> module table, read without importing torch."""
+    return _registry_table(src, "GENERATOR_MODULES")
+
+
+def kind_modules(src: Path) -> dict[str, str]:
+    """The registry's checkpoint kind -> registering module table (KIND_MODULES)."""
+    return _registry_table(src, "KIND_MODULES")
+
+
+def kinds_run(src: Path, files: set[Path]) -> set[str]:
+    """The kind modules a stage running `files` may import: those whose package (other
+    than its bare __init__ and its method declaration) it already runs code of."""
+    out = set()
+    for module in set(kind_modules(src).values()):
+        package = module_file(src, module).parent
+        own = {package / "__init__.py", package / "method.py"}
+        if any(f.parent == package and f not in own for f in files):
+            out.add(module)
+    return out
 
 
 def method_modules(src: Path) -> dict[str, str]:
@@ -127,7 +155,7 @@ def _with_parents(src: Path, name: str) -> list[tuple[Path, str]]:
 
 def closure(src: Path, entries: Iterable[Path], extra: Iterable[str] = ()) -> set[Path]:
     """colorbench files run by `entries` (scripts or modules) plus the modules `extra`."""
-    dispatched = set(generator_modules(src).values())
+    dispatched = set(generator_modules(src).values()) | set(kind_modules(src).values())
     todo = [(p, module_name(src, p) if p.is_relative_to(src) else "__main__") for p in entries]
     todo += [found for m in extra for found in _with_parents(src, m)]
     seen: set[Path] = set()
@@ -209,14 +237,18 @@ def stage_closures(root: Path) -> dict[str, tuple[set[Path], list[str]]]:
             for arch in _archs(_lookup(params, key))
         }
         cmd = " ".join(s.cmd) if isinstance(s.cmd, list) else s.cmd
-        files, extra = closure(src, entry_points(root, cmd)), set()
+        files, extra, every_method = closure(src, entry_points(root, cmd)), set(), False
         if module_file(src, METHOD_REGISTRY) in files:
-            # The method a colorize stage names runs whole; the others their declarations.
+            # The method a colorize stage names runs whole (and no other method's code);
+            # a stage naming none (report, study) reads every method's declaration.
             extra = {methods[w] for w in shlex.split(cmd) if w in methods}
-            files = closure(src, entry_points(root, cmd), extra) | declared
+            every_method = not extra
+            files = closure(src, entry_points(root, cmd), extra)
         if module_file(src, REGISTRY) in files:  # the networks its registry will build
-            extra |= {table[a] for a in archs if a in table}
-            files |= closure(src, entry_points(root, cmd), extra)
+            extra |= {table[a] for a in archs if a in table} | kinds_run(src, files)
+            files = closure(src, entry_points(root, cmd), extra)
+        if every_method:
+            files |= declared
         result[s.name] = (files, deps)
     return result
 

@@ -6,7 +6,8 @@ with the closest name, types checked, one-line errors) gives an option's value u
 option was given on the command line (click's parameter source). The value an option ends
 with, from either place, is then checked against the same schema entry, so a setting has
 one set of rules whatever its origin. Paths are never read from FILE: dvc.yaml passes each
-one as an option.
+one as an option. A command that takes its whole section (the trainers) adds `--set
+KEY=VALUE` overrides of it, checked by the same schema.
 """
 
 from __future__ import annotations
@@ -49,6 +50,43 @@ def _spec(section: str, dotted: str, top: bool = True) -> Any:
     return None
 
 
+def _label(section: str, dotted: str, cfg_file: Mapping[str, Any]) -> str:
+    """The params key an option is bound to, as a person finds it in the file: `section.key`
+    for the section's own keys, the bare key for global keys and keys of other sections
+    (`evaluate.fid_mode` bound by `report`, not `report.evaluate.fid_mode`)."""
+    from colorbench.params import lookup
+    from colorbench.params_schema import SECTIONS
+
+    own = lookup(cfg_file.get(section) or {}, dotted, _MISSING) is not _MISSING
+    if own or lookup(SECTIONS.get(section, {}), dotted, _MISSING) is not _MISSING:
+        return f"{section}.{dotted}"
+    return dotted
+
+
+def apply_overrides(params: dict[str, Any], sets: tuple[str, ...]) -> dict[str, Any]:
+    """`key=value` (YAML value; dotted keys reach nested maps, e.g. generator.width=8)."""
+    import yaml
+
+    out = dict(params)
+    for item in sets:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw)
+        node = out
+        parts = key.strip().split(".")
+        for i, p in enumerate(parts[:-1]):
+            child = node.get(p) or {}
+            if not isinstance(child, dict):
+                raise click.BadParameter(
+                    f"{key}: {'.'.join(parts[: i + 1])} is not a map", param_hint="--set"
+                )
+            node[p] = dict(child)
+            node = node[p]
+        node[parts[-1]] = value
+    return out
+
+
 def _schema_value(value: Any) -> Any:
     """A click value as the params file would spell it (Path -> str, tuple -> list)."""
     if isinstance(value, Path):
@@ -81,41 +119,70 @@ def bound_settings(
         raw = lookup(cfg, dotted, _MISSING)
         if raw is _MISSING:
             raw = lookup(full, dotted, _MISSING)
+        label = _label(section, dotted, full)
         if from_file and raw is not _MISSING:
             try:
                 values[name] = by_name[name].type_cast_value(ctx, raw)
             except click.BadParameter as exc:
-                raise ColorbenchError(f"{params_file}: {section}.{dotted}: {exc.message}") from None
+                raise ColorbenchError(f"{params_file}: {label}: {exc.message}") from None
         spec = _spec(section, dotted)
         if spec is not None and values[name] is not None:
-            check(_schema_value(values[name]), spec, f"{section}.{dotted}")
+            check(_schema_value(values[name]), spec, label)
     return values, cfg, full
 
 
+def _overridden(section: str, cfg: dict[str, Any], sets: tuple[str, ...]) -> dict[str, Any]:
+    """The section (global keys included) with the --set overrides, checked by the schema."""
+    from colorbench.params_schema import ParamsError, check_section
+
+    cfg = apply_overrides(cfg, sets)
+    try:
+        check_section(section, cfg)
+    except ParamsError as exc:
+        raise ParamsError(f"--set {exc}") from None
+    return cfg
+
+
 def bind_params(
-    section: str, keys: Mapping[str, str] | None = None, default: str | None = None
+    section: str | Callable[[Mapping[str, Any]], str],
+    keys: Mapping[str, str] | None = None,
+    default: str | None = None,
+    *,
+    required: bool = False,
+    overrides: bool = False,
+    shown: str | None = None,
 ) -> Decorator:
     """Add `--params FILE` and bind the command's options to FILE's `section`.
 
     keys: option name -> dotted params key, for options named otherwise (`workers` ->
-    `num_workers`); every other option named like a key of the section's schema is bound
-    by name. The callback receives `cfg` (the section plus the global keys) and `params`
-    (the whole file) when it declares them; both are {} without a params file. `default`:
-    a FILE read when it exists and --params is not given (`colorbench report`)."""
+    `num_workers`) or kept in another section (`fid_mode` -> `evaluate.fid_mode`); every
+    other option named like a key of the section's schema is bound by name. The callback
+    receives `cfg` (the section plus the global keys) and `params` (the whole file) when it
+    declares them; both are {} without a params file. `default`: a FILE read when it exists
+    and --params is not given (`colorbench report`); `required`: --params must be given.
+    `section` may be a function of the command's arguments (`train colorizer NAME` reads
+    `train_NAME`; `shown` names it in the help). `overrides`: add `--set KEY=VALUE`
+    (repeatable, dotted keys for nested maps) changing `cfg`, checked by the schema."""
 
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         wants = set(inspect.signature(fn).parameters)
 
         def bind(ctx: click.Context, params_file: str | None, given: dict[str, Any]) -> tuple:
+            """(option values, cfg, the whole file) for one parsed command line."""
+            sets = (given.pop("sets", None) or ()) if overrides else ()
             if params_file is None and default is not None and Path(default).is_file():
                 params_file = default
+            section_name = section(given) if callable(section) else section
             bound = {
                 p.name: (keys or {}).get(p.name, p.name)
                 for p in ctx.command.params
-                if p.name in (keys or {}) or _spec(section, p.name, top=False) is not None
+                if p.name in (keys or {}) or _spec(section_name, p.name, top=False) is not None
             }
             bound = {k: v for k, v in bound.items() if k in given}
-            return bound_settings(ctx, section, params_file, bound, given)
+            values, cfg, full = bound_settings(ctx, section_name, params_file, bound, given)
+            if overrides:
+                cfg = _overridden(section_name, cfg, sets)
+            return values, cfg, full
 
         @functools.wraps(fn)
         def wrapper(params_file: str | None, **given: Any) -> Any:
@@ -131,13 +198,24 @@ def bind_params(
 
         wrapper.check_settings = check_settings  # type: ignore[attr-defined]
 
-        help = f"Params file: its `{section}` section (and the global keys) gives the defaults; "
+        name = shown or (section if isinstance(section, str) else "the command's")
+        help = f"Params file: its `{name}` section (and the global keys) gives the defaults; "
         help += "options given here override it."
+        if overrides:
+            wrapper = click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help=f"Override a key of the `{name}` section (repeatable; dotted keys for "
+                "nested maps, e.g. --set generator.width=8 --set gan_epochs=0).",
+            )(wrapper)
         return click.option(
             "--params",
             "params_file",
-            default=None,
             type=click.Path(exists=True, dir_okay=False),
+            # no default where required: click takes an explicit None for a given value
+            **({"required": True} if required else {"default": None}),
             help=help + (f" [{default} when present]" if default else ""),
         )(wrapper)
 

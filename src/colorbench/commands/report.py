@@ -21,7 +21,16 @@ FOLDERS = [
         "Prepared data: images/<id>.png ground truth and manifest.csv (test ids).",
     ),
     ("--logs", "logs", "dvclive training logs, logs/<stage>/plots/metrics/**/*.tsv (curves)."),
-    ("--saliency-pred", "outputs_saliency/scgan", "SCGAN's predicted saliency maps, <id>.png."),
+    (
+        "--saliency-pred",
+        "outputs_saliency/scgan",
+        "The saliency maps SCGAN's saliency branch predicted for the test images (grey "
+        "<id>.png), spelled ROOT/METHOD: with evaluation protocols the primary "
+        "protocol's maps are read from ROOT/<protocol>/METHOD (what colorize_scgan writes "
+        "with --saliency-out ROOT/<protocol>). The report draws them in the 'SCGAN weighted "
+        "images' figure (colour × saliency, beside --saliency-gt); the saliency-agreement "
+        "table comes from the metrics file.",
+    ),
     ("--saliency-gt", "data/saliency", "Ground-truth saliency maps, <id>.png."),
     ("--study", "reports/study", "Human-evaluation tables of the `study` stage."),
     ("--crops", "data/crops", "The crops stage's folder (its weights_loaded.json)."),

@@ -13,7 +13,12 @@ from colorbench.commands import _options as opt
 @click.command("seeds")
 @click.argument("n", type=click.IntRange(min=2))
 @click.option("--start", default=0, show_default=True, type=int, help="First train_seed.")
-@opt.file_option("--out", default="reports/seeds.md", help="The seed-variance report.")
+@opt.file_option(
+    "--out",
+    required=True,
+    help="The seed-variance report, e.g. reports/seeds.md (the report "
+    "links it when it lies in the report's folder).",
+)
 @click.option(
     "--run/--no-run",
     default=True,
@@ -38,7 +43,7 @@ def command(n: int, start: int, out: Path, run: bool, exp_json: Path | None) -> 
 
     \b
     Example:
-      colorbench seeds 3 && colorbench report
+      colorbench seeds 3 --out reports/seeds.md && colorbench report
     """
     from colorbench.report import seeds as sd
     from colorbench.report.experiments import load_exp_json, parse_exp_show, run_exp_show
@@ -54,5 +59,5 @@ def command(n: int, start: int, out: Path, run: bool, exp_json: Path | None) -> 
                 click.echo(f"seed {seed}: {' '.join(sd.exp_command(seed))}", err=True)
                 sd.run_seed(seed)
             runs = parse_exp_show(run_exp_show())
-    sd.write(out, sd.render(runs, wanted))
+    sd.write(out, sd.render(runs, wanted, str(out)))
     click.echo(f"{out}: {len(sd.seed_runs(runs, wanted))} of {n} seeds")

@@ -62,26 +62,18 @@ def _config_cls():
     return BuildConfig
 
 
-def _default_outputs() -> str:
-    """The DAG's outputs/<protocol>/ of params.yaml's primary (first) evaluation protocol;
-    plain outputs/ when there is no params.yaml or that folder is absent."""
-    from colorbench.params import load_params
-    from colorbench.protocols import load
-
-    if Path("params.yaml").is_file():
-        folder = Path("outputs") / next(iter(load(load_params())))
-        if folder.is_dir():
-            return str(folder)
-    return "outputs"
-
-
 @command.command("build")
 @opt.dir_option(
     "--outputs",
     default=None,
-    help="Methods' outputs, OUTPUTS/<method>/<id>.png [outputs/<primary evaluation protocol>].",
+    help="Methods' outputs, OUTPUTS/<method>/<id>.png, e.g. outputs/test (required, here or "
+    "in --protocol).",
 )
-@opt.prepared_option(default=None, help="Prepared data: ground truth and manifest [data/prepared].")
+@opt.prepared_option(
+    default=None,
+    help="Prepared data: ground truth and manifest, e.g. data/prepared (required, here or in "
+    "--protocol).",
+)
 @click.option("--method", "methods", multiple=True, help="A method to evaluate (repeatable).")
 @click.option(
     "--kind",
@@ -112,8 +104,9 @@ def build(protocol: Path | None, **kw: Any) -> None:
         k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items() if v not in (None, ())
     }
     cfg.update(given)
-    cfg.setdefault("outputs", _default_outputs())
-    cfg.setdefault("prepared", "data/prepared")
+    missing = [f"--{k}" for k in ("outputs", "prepared") if cfg.get(k) is None]
+    if missing:  # no default folder: the person (or the protocol file) names each one
+        raise click.UsageError(f"study build needs {' and '.join(missing)} (or in --protocol)")
     for k in ("outputs", "prepared", "out"):
         cfg[k] = Path(cfg[k])
     spec = build_study(_config_cls()(**cfg))
@@ -189,8 +182,8 @@ def score(study: Path, bootstrap: int, out: Path | None, json_out: Path | None) 
             json.dump(s, fh, indent=1)
     if out:
         from colorbench.atomic import atomic_dir
-        from colorbench.report.tables import write_table
         from colorbench.study.tables import study_tables
+        from colorbench.tables import write_table
 
         with atomic_dir(out) as tmp:
             for t in study_tables(s):

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from colorbench.atomic import atomic_dir
 from colorbench.errors import ColorbenchError
 from colorbench.imagefiles import is_image_name
-from colorbench.interrupts import quiet_worker
 from colorbench.methods.base import ColorizeJob, Method
 from colorbench.methods.gray import split_ids
 
@@ -99,11 +97,9 @@ def import_external(
             (files[i], tmp / f"{i}.png", int(rows.at[i, "width"]), int(rows.at[i, "height"]))
             for i in present
         ]
-        if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
-                flags = list(pool.map(_import_one, jobs, chunksize=16))
-        else:
-            flags = [_import_one(j) for j in jobs]
+        from colorbench.parallel import parallel_map
+
+        flags = list(parallel_map(_import_one, jobs, workers, chunksize=16))
         resized = [i for i, f in zip(present, flags, strict=True) if f]
     report = {"matched": len(present), "missing": missing, "extra": extra, "resized": resized}
     log.info(

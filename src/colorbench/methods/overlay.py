@@ -14,6 +14,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.methods.base import ColorizeJob, Method
 
 NAMES = ("overlay",)
+PATTERNS = ("overlay_a<alpha>",)  # its output folders (read by the registry unimported)
 _FOLDER = re.compile(r"overlay_a(?P<alpha>.+)")
 
 

@@ -1,39 +1,79 @@
 """Method lookup by name. Every module in colorbench.methods, and every folder's method.py,
-that declares `METHODS` is found here, so adding a method never touches a dispatcher, a CLI
-choice list or a report table. Modules are imported on first lookup; they keep heavy imports
-(torch) inside `colorize`, so the report and the CLI's help stay light."""
+declares `NAMES` (the methods it provides) and, for output folders named after a pattern,
+`PATTERNS` (e.g. `overlay_a<alpha>`): literals this registry reads from the source without
+importing the module. Looking one method up imports only the module declaring it, so a
+colorize stage runs (and its DVC deps list, tools/stage_deps.py) that method's code alone;
+listing every method (the CLI's help, the report's order and labels) imports every
+declaration. Adding a method never touches a dispatcher, a CLI choice list or a report
+table. Method modules keep heavy imports (torch) inside `colorize`."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
-import pkgutil
+import re
+from pathlib import Path
 
 from colorbench.errors import ColorbenchError
 from colorbench.methods.base import Method
 
 _NOT_METHODS = {"base", "registry"}
+_HOLE = re.compile(r"<[^<>]+>")
+
+
+def _literal(path: Path, name: str) -> tuple[str, ...]:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return tuple(ast.literal_eval(node.value))
+    return ()
+
+
+def _pattern(spelling: str) -> re.Pattern[str]:
+    """`overlay_a<alpha>` -> a regex matching `overlay_a` and anything after it."""
+    parts = _HOLE.split(spelling)
+    return re.compile(".+".join(re.escape(p) for p in parts))
+
+
+@functools.cache
+def declared() -> dict[str, tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]]:
+    """module -> (its NAMES, its PATTERNS compiled), read from the source of every method
+    file (a one-file method, or a folder's method.py whose __init__ stays bare)."""
+    base = Path(__file__).parent
+    out = {}
+    for path in sorted(base.iterdir(), key=lambda p: p.name):
+        stem = path.stem if path.suffix == ".py" else path.name
+        if stem in _NOT_METHODS or stem.startswith(("_", ".")):
+            continue
+        if path.is_dir() and (path / "method.py").is_file():
+            module, source = f"{__package__}.{path.name}.method", path / "method.py"
+        elif path.suffix == ".py":
+            module, source = f"{__package__}.{stem}", path
+        else:
+            continue
+        names = _literal(source, "NAMES")
+        out[module] = (names, tuple(_pattern(p) for p in _literal(source, "PATTERNS")))
+    return out
+
+
+@functools.cache
+def _methods_of(module_name: str) -> tuple[Method, ...]:
+    module = importlib.import_module(module_name)
+    methods = tuple(getattr(module, "METHODS", ()))
+    declared_names = tuple(getattr(module, "NAMES", ()))
+    if tuple(m.name for m in methods) != declared_names:
+        raise ColorbenchError(
+            f"{module.__name__}: NAMES {declared_names} must list its METHODS' names in order"
+        )
+    return methods
 
 
 @functools.cache
 def all_methods() -> tuple[Method, ...]:
-    import colorbench.methods as pkg
-
-    found: list[Method] = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name in _NOT_METHODS or info.name.startswith("_"):
-            continue
-        # a one-file method, or a folder whose method.py declares it (its __init__ stays
-        # bare, so training code never imports colorize code)
-        suffix = ".method" if info.ispkg else ""
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}{suffix}")
-        methods = list(getattr(module, "METHODS", ()))
-        declared = tuple(getattr(module, "NAMES", ()))
-        if tuple(m.name for m in methods) != declared:
-            raise ColorbenchError(
-                f"{module.__name__}: NAMES {declared} must list its METHODS' names in order"
-            )
-        found += methods
+    """Every method, in table order (imports every method declaration)."""
+    found = [m for module in declared() for m in _methods_of(module)]
     names = [m.name for m in found]
     if len(set(names)) != len(names):
         raise ColorbenchError(f"two methods share a name: {sorted(names)}")
@@ -46,12 +86,19 @@ def names() -> list[str]:
 
 def find(name: str) -> Method | None:
     """The method producing output folder `name` (an exact name first, then patterns such
-    as overlay_a<α>), or None."""
-    methods = all_methods()
-    for m in methods:
-        if m.name == name:
-            return m
-    return next((m for m in methods if m.matches(name)), None)
+    as overlay_a<α>), or None. Imports only the module declaring it."""
+    table = declared()
+    owners = [module for module, (names_, _) in table.items() if name in names_]
+    if len(owners) > 1:
+        raise ColorbenchError(f"two methods share a name: {name!r} ({', '.join(owners)})")
+    for module in owners:
+        return next(m for m in _methods_of(module) if m.name == name)
+    for module, (_, patterns) in table.items():
+        if any(p.fullmatch(name) for p in patterns):
+            found = next((m for m in _methods_of(module) if m.matches(name)), None)
+            if found is not None:
+                return found
+    return None
 
 
 def get(name: str) -> Method:

@@ -6,8 +6,10 @@ network. Checkpoints record a `kind` ("generator", "discriminator", "fusion", or
 plugin registers, e.g. SCGAN's) and its config; `KINDS[kind](config)` rebuilds the module.
 
 Extension point: a module calls `register_kind(kind, builder, predictor)` at import time;
-`predictor(model, l_norm) -> ab_norm` is how `colorbench colorize` runs that kind. Modules in
-`PLUGIN_MODULES` are imported the first time an unknown kind is asked for.
+`predictor(model, l_norm) -> ab_norm` is how `colorbench colorize` runs that kind.
+`KIND_MODULES[kind]` is the module that registers `kind`, imported the first time that kind
+is asked for (and only then: tools/stage_deps.py gives a stage that module only when the
+stage runs its method's code, so editing SCGAN's networks never re-runs ParaColorizer).
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from colorbench.models.patchgan import PatchGAN
 Builder = Callable[[dict[str, Any]], nn.Module]
 Predictor = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
-PLUGIN_MODULES = ("colorbench.methods.scgan.nets",)
+# kind -> the module registering it (read by tools/stage_deps.py, like GENERATOR_MODULES).
+KIND_MODULES = {
+    "scgan": "colorbench.methods.scgan.nets",
+    "global_net": "colorbench.methods.scgan.nets",
+}
 
 # Generator networks are imported only when their arch is built, so a stage runs (and its
 # DVC deps list) only the network its params pick: editing resunet.py re-runs fg and bg,
@@ -177,18 +183,21 @@ def register_kind(kind: str, builder: Builder, predictor: Predictor | None = Non
         PREDICTORS[kind] = predictor
 
 
-def _load_plugins() -> None:
-    for name in PLUGIN_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+def _load_kind(kind: str) -> None:
+    """Import the module registering `kind`, if one is declared (KIND_MODULES)."""
+    name = KIND_MODULES.get(kind)
+    if name is None:
+        return
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
 
 
 def kind_builder(kind: str) -> Builder:
     if kind not in KINDS:
-        _load_plugins()
+        _load_kind(kind)
     if kind not in KINDS:
         raise ColorbenchError(f"unknown model kind {kind!r}; known: {sorted(KINDS)}")
     return KINDS[kind]
@@ -196,7 +205,7 @@ def kind_builder(kind: str) -> Builder:
 
 def predictor(kind: str) -> Predictor:
     if kind not in PREDICTORS:
-        _load_plugins()
+        _load_kind(kind)
     if kind not in PREDICTORS:
         colorizers = sorted(PREDICTORS)
         raise ColorbenchError(

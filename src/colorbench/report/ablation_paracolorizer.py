@@ -19,7 +19,7 @@ from colorbench.report.experiments import (
 )
 from colorbench.report.load import Value
 from colorbench.report.spec import spec
-from colorbench.report.tables import Cell, Column, Table
+from colorbench.tables import Cell, Column, Table
 
 LAMBDAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 

@@ -15,7 +15,7 @@ from colorbench.report.experiments import (
     skipped_note,
 )
 from colorbench.report.spec import spec
-from colorbench.report.tables import Column, Table
+from colorbench.tables import Column, Table
 
 SCGAN_KEYS = [
     "attention_loss",

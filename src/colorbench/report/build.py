@@ -26,7 +26,7 @@ from colorbench.report.index import FigureEntry, IndexData, render_index
 from colorbench.report.load import Results, load_metrics, load_per_image, load_training_logs
 from colorbench.report.provenance import global_net_note, stamp_lines, weights_section
 from colorbench.report.reference import reference_tables
-from colorbench.report.tables import Table, write_table
+from colorbench.tables import Table, write_table
 
 DISTRIBUTION_METRICS = ["psnr", "ssim", "lpips"]
 # The papers' main tables, each measured on the protocol params' report.tables names for it

@@ -19,7 +19,7 @@ from colorbench.report.spec import (
     overlay_alpha,
     spec,
 )
-from colorbench.report.tables import Cell, Column, Table, format_p
+from colorbench.tables import Cell, Column, Table, format_p
 
 FID_MODES = {
     "standard": "standard (InceptionV3 with the TF-FID weights, 2048-d pool features, "

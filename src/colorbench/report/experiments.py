@@ -33,7 +33,7 @@ from colorbench.errors import ColorbenchError
 from colorbench.params import lookup as get  # noqa: F401  (the report's name for it)
 from colorbench.report.content import Context
 from colorbench.report.load import Results, Value, results_from_dict
-from colorbench.report.tables import Cell, Column, Table
+from colorbench.tables import Cell, Column, Table
 
 METRICS_FILE = "reports/metrics.json"
 DETAILS_FILE = "reports/metrics_details.json"

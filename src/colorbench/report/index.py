@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from colorbench.report.content import FID_MODES, Context
-from colorbench.report.tables import Table, to_markdown
+from colorbench.tables import Table, to_markdown
 
 
 @dataclass

@@ -8,7 +8,7 @@ them. None = not reported ("/" in the paper).
 from __future__ import annotations
 
 from colorbench.report.spec import spec
-from colorbench.report.tables import Cell, Column, Table
+from colorbench.tables import Cell, Column, Table
 
 COCO = "published, COCO val (5000 images at 256²) — not comparable to this profile's numbers"
 IMAGENET_5K = "published, ImageNet test (5000 images) — not comparable to this profile's numbers"

@@ -185,13 +185,14 @@ def table_iv_lines(runs: Sequence[Run], fg_psnr_sd: float) -> list[str]:
     ]
 
 
-def render(runs: Sequence[Run], seeds: list[int]) -> str:
+def render(runs: Sequence[Run], seeds: list[int], out: str) -> str:
+    """The seed-variance report; `out` is only how its Reproduce section spells the file."""
     by_seed = seed_runs(runs, seeds)
     missing = [s for s in seeds if s not in by_seed]
     if len(by_seed) < 2:
         raise ColorbenchError(
             f"seed variance needs at least 2 finished seed experiments, found {sorted(by_seed)}; "
-            f"run `colorbench seeds {len(seeds)}`"
+            f"run `colorbench seeds {len(seeds)} --out {out}`"
         )
     found = sorted(by_seed)
     values = collect(by_seed)
@@ -227,7 +228,9 @@ def render(runs: Sequence[Run], seeds: list[int]) -> str:
         "## Reproduce",
         "",
         "```bash",
-        f"colorbench seeds {len(seeds)}" + (f" --start {seeds[0]}" if seeds[0] else ""),
+        f"colorbench seeds {len(seeds)}"
+        + (f" --start {seeds[0]}" if seeds[0] else "")
+        + f" --out {out}",
         "# which runs, per seed, one DVC experiment (or uses the committed run):",
         *(reproduce_command(s, by_seed[s]) for s in found),
         "```",

@@ -8,6 +8,7 @@ LaTeX (and the figures) agree on labels and on which cell is bold.
 from __future__ import annotations
 
 from colorbench.metrics.registry import BY_KEY, FD_EVAL_LABEL, Metric  # noqa: F401
+from colorbench.tables import latex_escape
 
 MetricSpec = Metric  # the report's name for a row of colorbench.metrics.registry
 SPECS: dict[str, MetricSpec] = BY_KEY
@@ -64,48 +65,3 @@ def method_label(method: str) -> str:
     from colorbench.methods import registry
 
     return registry.label(method)
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_LATEX_UNICODE = {
-    "α": r"$\alpha$",
-    "λ": r"$\lambda$",
-    "Δ": r"$\Delta$",
-    "±": r"$\pm$",
-    "−": "-",
-    "é": r"\'e",
-    "↑": r"$\uparrow$",
-    "↓": r"$\downarrow$",
-    "·": r"$\cdot$",
-    "²": r"$^2$",
-    "—": "---",
-    "–": "--",
-    "×": r"$\times$",
-    "≤": r"$\leq$",
-    "≥": r"$\geq$",
-    "|": r"$|$",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX specials and map the few non-ASCII characters the report uses."""
-    out = []
-    for ch in str(text):
-        if ch in _LATEX_SPECIAL:
-            out.append(_LATEX_SPECIAL[ch])
-        elif ch in _LATEX_UNICODE:
-            out.append(_LATEX_UNICODE[ch])
-        else:
-            out.append(ch)
-    return "".join(out)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from colorbench.atomic import atomic_dir
-from colorbench.report.tables import Cell, Column, Table, to_markdown, write_table
 from colorbench.study.design import GROUND_TRUTH
 from colorbench.study.scoring import CASE_SCORES, fooling_score, score_study
+from colorbench.tables import Cell, Column, Table, to_markdown, write_table
 
 NO_STUDY = (
     "No human study has been scored: `studies/` holds no study with responses. "

@@ -1,6 +1,6 @@
 """Training checkpoints: atomic writes, a config hash so a changed run starts fresh, RNG state.
 
-A checkpoint is one torch file `checkpoints/<run_name>/last.pt` holding everything needed to
+A checkpoint is one torch file `<checkpoint_dir>/last.pt` holding everything needed to
 continue the run bit-for-bit on CPU: module / optimiser / scheduler / GradScaler states, the
 position (phase, epoch, batch within the epoch, global step) and the RNG states. It is written
 through `atomic_path`, so a kill during the write leaves the previous checkpoint intact, and

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +42,48 @@ def run_config(params: Mapping[str, Any], data_files: Iterable[str | os.PathLike
     return cfg
 
 
+@dataclass(frozen=True)
+class TrainRun:
+    """Where a trainer reads and writes, and how it runs: the same for every trainer, so
+    each takes `(params, run)` and the caller (the CLI, from dvc.yaml's cmd) names every
+    path; the library has no default for any of them."""
+
+    prepared_dir: Path  # the prepared data (manifest.csv, images/)
+    out: Path  # the trained model file
+    checkpoint_dir: Path  # last.pt, resumed after a kill
+    log_dir: Path  # dvclive: metrics, samples, weights_loaded.json
+    resume: bool = True
+    progress: bool = True
+    on_step_end: Any = None  # a hook after each step (tests stop a run with it)
+
+    def __post_init__(self) -> None:
+        for name in ("prepared_dir", "out", "checkpoint_dir", "log_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)))
+
+    @property
+    def manifest(self) -> Path:
+        return Path(self.prepared_dir) / "manifest.csv"
+
+
 def loop_config(
     run_name: str,
     params: Mapping[str, Any],
+    run: TrainRun,
     *,
-    checkpoint_root: str | os.PathLike,
-    log_root: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
     channels_last: bool | None = None,
 ) -> LoopConfig:
     return LoopConfig(
         run_name=run_name,
+        checkpoint_dir=Path(run.checkpoint_dir),
+        log_dir=Path(run.log_dir),
         seed=int(params.get("seed", 0)),
         device=str(params.get("device", "auto")),
         batch_size=int(params["batch_size"]),
         num_workers=int(params.get("num_workers", 0)),
         checkpoint_every=int(params.get("checkpoint_every", 200)),
         log_every=int(params.get("log_every", 10)),
-        checkpoint_root=Path(checkpoint_root),
-        log_root=Path(log_root),
-        resume=resume,
-        progress=progress,
+        resume=run.resume,
+        progress=run.progress,
         channels_last=channels_last,
     )
 
@@ -71,26 +92,17 @@ def loop_config(
 def open_loop(
     run_name: str,
     params: Mapping[str, Any],
+    run: TrainRun,
     data_files: Iterable[str | os.PathLike],
     *,
     loop_params: Mapping[str, Any] | None = None,
-    checkpoint_root: str | os.PathLike,
-    log_root: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
     channels_last: bool | None = None,
 ) -> Iterator[TrainLoop]:
     """A run's TrainLoop, closed on the way out. Its identity (what decides resume) is
     `params` + the data fingerprints; its settings come from `loop_params` (default
     `params`) so a trainer can pass validated values without changing that identity."""
     cfg = loop_config(
-        run_name,
-        params if loop_params is None else loop_params,
-        checkpoint_root=checkpoint_root,
-        log_root=log_root,
-        resume=resume,
-        progress=progress,
-        channels_last=channels_last,
+        run_name, params if loop_params is None else loop_params, run, channels_last=channels_last
     )
     loop = TrainLoop(cfg, run_config=run_config(params, data_files))
     try:
@@ -106,7 +118,7 @@ def with_epochs(phases: Sequence[Phase]) -> list[Phase]:
 
 def save_trained(
     loop: TrainLoop,
-    out: str | os.PathLike,
+    run: TrainRun,
     kind: str,
     config: Mapping[str, Any],
     module: str,
@@ -114,20 +126,21 @@ def save_trained(
     train_samples: int,
     metrics: Mapping[str, float],
     **meta: Any,
-) -> None:
-    """Rank 0 writes the loop's `module` as a model file; meta = `meta` plus what every
-    trainer records (train_samples, steps, metrics)."""
+) -> dict[str, float]:
+    """Rank 0 writes the loop's `module` as the run's model file (`run.out`); meta = `meta`
+    plus what every trainer records (train_samples, steps, metrics). Returns `metrics`, the
+    trainer's result."""
     from colorbench.models.checkpoint import save_model
 
-    if not loop.is_main:
-        return
-    meta = {
-        **meta,
-        "train_samples": int(train_samples),
-        "steps": int(loop.global_step),
-        "metrics": dict(metrics),
-    }
-    save_model(out, kind, dict(config), loop.unwrap(module), meta)
+    if loop.is_main:
+        meta = {
+            **meta,
+            "train_samples": int(train_samples),
+            "steps": int(loop.global_step),
+            "metrics": dict(metrics),
+        }
+        save_model(run.out, kind, dict(config), loop.unwrap(module), meta)
+    return dict(metrics)
 
 
 class ValBatchHooks:
@@ -155,7 +168,7 @@ class ValBatchHooks:
         return self.images(ctx) if self.eval_batch else {}
 
     def run(
-        self, loop: TrainLoop, phases: Sequence[Phase], dataset: Any, on_step_end: Any = None
+        self, loop: TrainLoop, phases: Sequence[Phase], dataset: Any, run: TrainRun
     ) -> dict[str, float]:
         """`loop.run` with these hooks; the last epoch's metrics."""
         return loop.run(
@@ -163,7 +176,7 @@ class ValBatchHooks:
             dataset,
             eval_fn=self.evaluate,
             preview_fn=self.preview,
-            on_step_end=on_step_end,
+            on_step_end=run.on_step_end,
         )
 
 

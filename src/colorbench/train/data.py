@@ -250,12 +250,10 @@ def colorizer_dataset(
         raise ColorbenchError(f"no train-split images in {prepared_dir}; check prepare.split")
     parts: list[_Part] = [PreparedImages(prepared_dir, ids, size=size, seed=seed, flip=flip)]
     if use_crops:
-        rows = crop_rows(crops_dir or "data/crops", ids)
-        parts.append(
-            ObjectCrops(
-                prepared_dir, crops_dir or "data/crops", rows, size=size, seed=seed, flip=flip
-            )
-        )
+        if crops_dir is None:  # no default folder: the caller (dvc.yaml's --crops) names it
+            raise ColorbenchError("use_crops needs the crops folder (crops_dir, --crops)")
+        rows = crop_rows(crops_dir, ids)
+        parts.append(ObjectCrops(prepared_dir, crops_dir, rows, size=size, seed=seed, flip=flip))
     if use_background:
         bg = train_ids(df, role="background")
         parts.append(

@@ -1,6 +1,6 @@
 """dvclive metric logging for training runs (rank 0 only).
 
-Metrics go to `logs/<run_name>/plots/metrics/<name>.tsv` (x = global step) so the DAG's
+Metrics go to `<log_dir>/plots/metrics/<name>.tsv` (x = global step) so the DAG's
 `plots:` entries and `dvc plots show` pick them up; sample images to `plots/images/`.
 dvclive is told not to touch dvc.yaml and not to create experiments: the DAG owns both.
 On resume the metric histories are cut back to the checkpoint's step, so steps replayed

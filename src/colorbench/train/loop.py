@@ -6,7 +6,8 @@ a list of `Phase`s and calls `run`. The loop owns everything that is not the mat
 
 Usage::
 
-    loop = TrainLoop(LoopConfig(run_name="train_fg", seed=0, batch_size=32,
+    loop = TrainLoop(LoopConfig(run_name="train_fg", checkpoint_dir=Path("checkpoints/train_fg"),
+                                log_dir=Path("logs/train_fg"), seed=0, batch_size=32,
                                 checkpoint_every=200), run_config=cfg)   # seeds all RNGs
     G = loop.add_module("G", build_generator(cfg["generator"]))   # -> device (+DDP, +channels_last)
     D = loop.add_module("D", build_discriminator(cfg["discriminator"]))
@@ -56,7 +57,7 @@ What the loop does
   between two steps of one optimiser, e.g. several critic iterations per batch). Don't
   toggle `requires_grad` of a DDP module between steps: clear its grads instead.
   The returned metrics are checked for NaN/Inf too (the run stops, nothing is saved).
-- Checkpoints: `checkpoints/<run_name>/last.pt` every `checkpoint_every` steps, at each
+- Checkpoints: `<checkpoint_dir>/last.pt` every `checkpoint_every` steps, at each
   epoch end and at each phase end, holding all trainable modules, optimisers, schedulers, the
   GradScaler, the position (phase, epoch, batch in epoch, global step) and python/numpy/torch
   /cuda RNG states, tagged with a hash of `run_config`. Written atomically by rank 0 between
@@ -65,7 +66,7 @@ What the loop does
   forces a fresh start). On CPU a resumed run ends with bit-identical weights to an
   uninterrupted one (tested). A resume with a different world size restarts the interrupted
   epoch from its beginning (the shards would differ).
-- Logging (rank 0): dvclive in `logs/<run_name>` (metrics `<phase>/<name>` averaged every
+- Logging (rank 0): dvclive in `log_dir` (metrics `<phase>/<name>` averaged every
   `log_every` steps, epoch means `<phase>/epoch_<name>` averaged over ranks, whatever
   `eval_fn` returns as `<phase>/<key>`, `preview_fn` images at phase ends under
   plots/images/samples/); tqdm progress on stderr.
@@ -125,8 +126,8 @@ class TrainLoop(ResumeMixin, EpochsMixin):
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.run_config = dict(run_config or {})
         self.config_hash = ckpt.config_hash(self.run_config)
-        self.checkpoint_path = Path(cfg.checkpoint_root) / cfg.run_name / ckpt.LAST
-        self.log_dir = Path(cfg.log_root) / cfg.run_name
+        self.checkpoint_path = Path(cfg.checkpoint_dir) / ckpt.LAST
+        self.log_dir = Path(cfg.log_dir)
         self.modules: dict[str, nn.Module] = {}
         self._raw: dict[str, nn.Module] = {}
         self._trainable: list[str] = []

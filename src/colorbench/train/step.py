@@ -58,14 +58,14 @@ class Phase:
 @dataclass
 class LoopConfig:
     run_name: str
+    checkpoint_dir: Path  # last.pt lives here (no default: the caller names the folder)
+    log_dir: Path  # the dvclive folder
     seed: int = 0
     device: str = "auto"
     batch_size: int = 32
     num_workers: int = 0
     checkpoint_every: int = 200  # steps; 0 = only at epoch and phase ends
     log_every: int = 10
-    checkpoint_root: Path = Path("checkpoints")
-    log_root: Path = Path("logs")
     amp: bool | None = None  # None: on CUDA only
     channels_last: bool | None = None  # None: on CUDA only
     resume: bool = True

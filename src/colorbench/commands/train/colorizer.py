@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
-from colorbench.commands.train import common, run
+from colorbench.commands.train import common, run, settings
 from colorbench.methods.paracolorizer import GENERATORS
 
 
@@ -18,7 +18,8 @@ from colorbench.methods.paracolorizer import GENERATORS
 @opt.dir_option(
     "--crops", required=True, help="Crops dir (boxes.csv, crops/) for use_crops, e.g. data/crops."
 )
-def command(name: str, crops: Path, **options: Any) -> None:
+@settings(lambda given: f"train_{given['name']}", shown="train_NAME")
+def command(name: str, crops: Path, cfg: dict[str, Any], **options: Any) -> None:
     """Train colorizer NAME: unet (pix2pix V1), fg (foreground GAN), bg (background GAN).
 
     Params: section train_NAME of --params (generator, discriminator, pretrain_epochs,
@@ -28,4 +29,4 @@ def command(name: str, crops: Path, **options: Any) -> None:
     from colorbench.methods.paracolorizer.train_colorizer import train_colorizer
 
     # the ledger names the ImageNet encoder it loaded
-    run(train_colorizer, f"train_{name}", name, crops_dir=crops, ledger=True, **options)
+    run(train_colorizer, name, cfg=cfg, crops_dir=crops, ledger=True, **options)

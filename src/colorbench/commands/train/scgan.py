@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from colorbench.commands import _options as opt
-from colorbench.commands.train import common, run
+from colorbench.commands.train import common, run, settings
 
 
 @click.command("scgan")
@@ -20,10 +20,13 @@ from colorbench.commands.train import common, run
 @opt.file_option("--evaluator", "evaluator_path", required=True,
                  help="Perceptual features when perceptual_net is evaluator, e.g. "
                  "models/evaluator.pt.")  # fmt: skip
-def command(saliency: Path, global_path: Path, evaluator_path: Path, **options: Any) -> None:
+@settings("train_scgan")
+def command(
+    saliency: Path, global_path: Path, evaluator_path: Path, cfg: dict[str, Any], **options: Any
+) -> None:
     """Train SCGAN in two phases (section train_scgan; Table II ablations are its switches:
     gan, attention_loss, perceptual, global_net, pixel_loss)."""
     from colorbench.methods.scgan.train import train_scgan
 
-    run(train_scgan, "train_scgan", saliency_dir=saliency, global_path=global_path,
+    run(train_scgan, cfg=cfg, saliency_dir=saliency, global_path=global_path,
         evaluator_path=evaluator_path, ledger=True, **options)  # fmt: skip

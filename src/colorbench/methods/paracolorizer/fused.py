@@ -44,7 +44,7 @@ def pipeline_forward(
 
 
 def fuse_images(
-    fusion: DenseFuse,
+    fusion: DenseFuse | str | os.PathLike,
     fg_paths: Sequence[str | os.PathLike],
     bg_paths: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -56,11 +56,17 @@ def fuse_images(
     workers: int = 2,
     progress: bool = True,
 ) -> list[Path]:
-    """The fusion network on pairs of colorized images (RGB in [0, 1]) at full resolution:
-    encode both, fuse the features (`addition` | `l1norm`), decode, clamp to [0, 1]."""
+    """The fusion network (a module, or a `fusion` checkpoint file: the `fused` method) on
+    pairs of colorized images (RGB in [0, 1]) at full resolution: encode both, fuse the
+    features (`addition` | `l1norm`), decode, clamp to [0, 1]."""
     if strategy not in STRATEGIES:
         raise ColorbenchError(f"unknown fusion strategy {strategy!r}; use one of {STRATEGIES}")
     pairs_, outs = pairs(fg_paths, bg_paths, out_dir, names)
+    if not isinstance(fusion, torch.nn.Module):
+        from colorbench.colorize.checkpoints import load_kind
+
+        loaded, device = load_kind(fusion, device, "fusion", "fused")
+        fusion = loaded.model
     dev = resolve_device(device)
     fusion = fusion.to(dev).eval()
     with (
@@ -90,24 +96,3 @@ def fuse_images(
             bar.update(len(batch))
         writer.close()
     return outs
-
-
-def fuse_with_checkpoint(
-    checkpoint: str | os.PathLike,
-    fg_paths: Sequence[str | os.PathLike],
-    bg_paths: Sequence[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    *,
-    strategy: str = "l1norm",
-    batch_size: int = 16,
-    device: str | torch.device = "cpu",
-    names: Sequence[str] | None = None,
-    workers: int = 2,
-) -> list[Path]:
-    from colorbench.colorize.checkpoints import load_kind
-
-    loaded, device = load_kind(checkpoint, device, "fusion", "fused")
-    return fuse_images(
-        loaded.model, fg_paths, bg_paths, out_dir, strategy, batch_size, device,
-        names=names, workers=workers,
-    )  # fmt: skip

@@ -105,10 +105,10 @@ class Fused(Method):
     help = "fg + bg through the fusion network (--fg --bg --fusion)"
 
     def colorize(self, job: ColorizeJob) -> list[Path]:
-        from colorbench.methods.paracolorizer.fused import fuse_with_checkpoint
+        from colorbench.methods.paracolorizer.fused import fuse_images
 
         with fg_bg_outputs(job, ("fusion",)) as (fg, bg, names):
-            return fuse_with_checkpoint(
+            return fuse_images(
                 job.checkpoint("fusion"), fg, bg, job.out_dir,
                 strategy=str(job.options.get("fusion_strategy", "l1norm")),
                 batch_size=job.batch_size, device=job.device, names=names, workers=job.workers,

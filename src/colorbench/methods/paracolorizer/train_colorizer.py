@@ -37,6 +37,7 @@ from colorbench.color import net_to_rgb
 from colorbench.errors import ColorbenchError
 from colorbench.methods.paracolorizer import GENERATORS as NAMES  # noqa: E402
 from colorbench.train.common import (
+    TrainRun,
     ValBatchHooks,
     grid,
     open_loop,
@@ -210,19 +211,9 @@ class ColorizerSteps(ValBatchHooks):
 
 
 def train_colorizer(
-    name: str,
-    params: Mapping[str, Any],
-    *,
-    prepared_dir: str | os.PathLike,
-    crops_dir: str | os.PathLike,
-    out: str | os.PathLike,
-    checkpoint_root: str | os.PathLike,
-    log_root: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
-    on_step_end: Any = None,
+    name: str, params: Mapping[str, Any], run: TrainRun, *, crops_dir: str | os.PathLike
 ) -> dict[str, float]:
-    """Train colorizer `name` (unet | fg | bg) from its params section; write `out`.
+    """Train colorizer `name` (unet | fg | bg) from its params section; write `run.out`.
 
     Returns the final epoch's metrics (e.g. `gan/val_psnr`). Under torchrun every rank calls
     this; rank 0 writes the model file.
@@ -234,7 +225,7 @@ def train_colorizer(
         raise ColorbenchError(f"unknown colorizer {name!r}; choose one of {', '.join(NAMES)}")
     params = apply_version(name, params)
     check_params(name, params)
-    out = Path(out)
+    prepared_dir = run.prepared_dir
     use_crops = bool(params.get("use_crops", False))
     use_background = bool(params.get("use_background", False))
     seed = int(params.get("seed", 0))
@@ -251,18 +242,10 @@ def train_colorizer(
     pretrain_set = None
     if params.get("pretrain_data", "main") == "main" and (use_crops or use_background):
         pretrain_set = colorizer_dataset(prepared_dir, seed=seed)
-    data_files = [Path(prepared_dir) / "manifest.csv"]
+    data_files = [run.manifest]
     if use_crops:
         data_files.append(Path(crops_dir) / "boxes.csv")
-    with open_loop(
-        f"train_{name}",
-        params,
-        data_files,
-        checkpoint_root=checkpoint_root,
-        log_root=log_root,
-        resume=resume,
-        progress=progress,
-    ) as loop:
+    with open_loop(f"train_{name}", params, run, data_files) as loop:
         gen_cfg = dict(params["generator"])
         disc_cfg = {"in_channels": 3, **dict(params.get("discriminator") or {"arch": "patchgan"})}
         generator = build_generator(gen_cfg)
@@ -303,10 +286,10 @@ def train_colorizer(
             Phase("pretrain", steps.pretrain, pre_epochs, train=["G"], dataset=pretrain_set),
             Phase("gan", steps.gan, epochs=int(params["gan_epochs"])),
         ]
-        metrics = steps.run(loop, with_epochs(phases), dataset, on_step_end)
-        save_trained(
+        metrics = steps.run(loop, with_epochs(phases), dataset, run)
+        return save_trained(
             loop,
-            out,
+            run,
             "generator",
             gen_cfg,
             "G",
@@ -317,4 +300,3 @@ def train_colorizer(
             image_size=int(image_size),
             params={k: v for k, v in params.items() if isinstance(v, (int, float, str))},
         )
-        return metrics

@@ -8,15 +8,14 @@ outputs have when colorize fuses them. Output: models/fusion.pt (kind "fusion").
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from colorbench.errors import ColorbenchError
 from colorbench.train.common import (
+    TrainRun,
     ValBatchHooks,
     grid,
     open_loop,
@@ -67,18 +66,8 @@ class FusionSteps(ValBatchHooks):
         return {"input_reconstruction": grid([rgb[:k], rec[:k]])}
 
 
-def train_fusion(
-    params: Mapping[str, Any],
-    *,
-    prepared_dir: str | os.PathLike,
-    out: str | os.PathLike,
-    checkpoint_root: str | os.PathLike,
-    log_root: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
-    on_step_end: Any = None,
-) -> dict[str, float]:
-    """Train the DenseFuse autoencoder from params section `train_fusion`; write models/fusion.pt."""
+def train_fusion(params: Mapping[str, Any], run: TrainRun) -> dict[str, float]:
+    """Train the DenseFuse autoencoder from params section `train_fusion`; write `run.out`."""
     from colorbench.models.registry import build_fusion
     from colorbench.train.data import colorizer_dataset
 
@@ -90,18 +79,11 @@ def train_fusion(
     seed = int(params.get("seed", 0))
     # The paper trains DenseFuse on COCO only; `use_background` adds the Places stand-in.
     use_background = bool(params.get("use_background", False))
+    prepared_dir = run.prepared_dir
     dataset = colorizer_dataset(
         prepared_dir, use_background=use_background, seed=seed, sources=params.get("sources")
     )
-    with open_loop(
-        SECTION,
-        params,
-        [Path(prepared_dir) / "manifest.csv"],
-        checkpoint_root=checkpoint_root,
-        log_root=log_root,
-        resume=resume,
-        progress=progress,
-    ) as loop:
+    with open_loop(SECTION, params, run, [run.manifest]) as loop:
         cfg = {"arch": "densefuse", "width": int(params["width"])}
         loop.add_module("F", build_fusion(cfg))
         loop.add_optimizer(
@@ -111,10 +93,10 @@ def train_fusion(
         lambda_ssim = float(params.get("lambda_ssim", 100.0))
         steps = FusionSteps(lambda_ssim, eval_batch)
         phases = [Phase("train", steps.step, epochs=int(params["epochs"]))]
-        metrics = steps.run(loop, phases, dataset, on_step_end)
-        save_trained(
+        metrics = steps.run(loop, phases, dataset, run)
+        return save_trained(
             loop,
-            out,
+            run,
             "fusion",
             cfg,
             "F",
@@ -123,4 +105,3 @@ def train_fusion(
             image_size=int(eval_set.size),
             lambda_ssim=lambda_ssim,
         )
-        return metrics

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from colorbench.errors import ColorbenchError
-from colorbench.train.common import open_loop, positive, require, save_trained
+from colorbench.train.common import TrainRun, open_loop, positive, require, save_trained
 from colorbench.train.data import PreparedImages
 from colorbench.train.loop import Phase, StepContext
 
@@ -156,18 +156,13 @@ def write_unused(out: str | os.PathLike, log_dir: str | os.PathLike, reason: str
 
 def train_global(
     params: Mapping[str, Any],
+    run: TrainRun,
     *,
-    prepared_dir: str | os.PathLike,
-    out: str | os.PathLike,
     annotations: Mapping[str, str | os.PathLike] | None = None,
     global_net: str = "pretrained",
-    checkpoint_root: str | os.PathLike,
-    log_root: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
-    on_step_end: Any = None,
 ) -> dict[str, float]:
-    """Train the global-feature classifier from params section `train_global`; write `out`.
+    """Train the global-feature classifier from params section `train_global`; write
+    `run.out`.
 
     Targets come from `global_labels.find_labels` (class labels, else COCO categories from
     `annotations`: {source name: instances json}). `global_net` is train_scgan.global_net:
@@ -178,10 +173,11 @@ def train_global(
     from colorbench.metrics.stage import write_json
     from colorbench.train.data import image_size, load_manifest
 
+    prepared_dir = run.prepared_dir
     if global_net != "pretrained":
         write_unused(
-            out,
-            Path(log_root) / "train_global",
+            run.out,
+            run.log_dir,
             f"train_scgan.global_net is {global_net!r}: no pretrained global network",
         )
         return {}
@@ -211,11 +207,8 @@ def train_global(
     with open_loop(
         "train_global",
         params,
-        [Path(prepared_dir) / "manifest.csv", *(Path(a) for a in (annotations or {}).values())],
-        checkpoint_root=checkpoint_root,
-        log_root=log_root,
-        resume=resume,
-        progress=progress,
+        run,
+        [run.manifest, *(Path(a) for a in (annotations or {}).values())],
         # channels_last also on CPU: measured 1.8x faster for these conv nets (bench_scgan).
         channels_last=True,
     ) as loop:
@@ -232,7 +225,7 @@ def train_global(
             [Phase("classify", steps.step, epochs=epochs, schedulers=["cosine"])],
             dataset,
             eval_fn=steps.evaluate,
-            on_step_end=on_step_end,
+            on_step_end=run.on_step_end,
         )
         if loop.is_main:
             net = loop.unwrap("net")
@@ -241,12 +234,10 @@ def train_global(
             if eval_set is not None:
                 top1 = GlobalSteps(eval_set).evaluate(_EvalContext(net, loop.device))["val_top1"]
                 metrics = {**metrics, "classify/val_top1_recalibrated": top1}
-            write_json(
-                Path(log_root) / "train_global" / LABELS_FILE, {"trained": True, **labels.summary()}
-            )
+            write_json(run.log_dir / LABELS_FILE, {"trained": True, **labels.summary()})
             save_trained(
                 loop,
-                out,
+                run,
                 KIND,
                 net.config,
                 "net",

@@ -5,6 +5,9 @@ fractions) and the 95% interval; markdown shows mean ± half-width of the interv
 LaTeX shows the mean. The best value of every directed column is bold in markdown and
 LaTeX, ties at the displayed precision all bold. Unavailable values are "n/a" with a
 numbered footnote giving the reason.
+
+Below both of its users, the report (colorbench.report) and the human study's scores
+(colorbench.study.tables), so neither imports the other.
 """
 
 from __future__ import annotations
@@ -14,8 +17,55 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from colorbench.report.spec import MetricSpec, latex_escape
+if TYPE_CHECKING:
+    from colorbench.metrics.registry import Metric
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_UNICODE = {
+    "α": r"$\alpha$",
+    "λ": r"$\lambda$",
+    "Δ": r"$\Delta$",
+    "±": r"$\pm$",
+    "−": "-",
+    "é": r"\'e",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "·": r"$\cdot$",
+    "²": r"$^2$",
+    "—": "---",
+    "–": "--",
+    "×": r"$\times$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "|": r"$|$",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX specials and map the few non-ASCII characters the report uses."""
+    out = []
+    for ch in str(text):
+        if ch in _LATEX_SPECIAL:
+            out.append(_LATEX_SPECIAL[ch])
+        elif ch in _LATEX_UNICODE:
+            out.append(_LATEX_UNICODE[ch])
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -36,7 +86,7 @@ class Column:
         return cls(key, header, latex_escape(header), kind="label", ci=False)
 
     @classmethod
-    def metric(cls, s: MetricSpec, bold: bool = True, header: str | None = None) -> Column:
+    def metric(cls, s: Metric, bold: bool = True, header: str | None = None) -> Column:
         return cls(
             s.key,
             (header or s.label) + s.arrow,
