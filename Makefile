@@ -35,8 +35,9 @@ repro-reference: $(STAMP)
 	colorbench reference -- dvc repro
 	@echo "Report: reports/README.md"
 
-# One test at a time to each of 2 workers, costliest first (tests/conftest.py: cost marks).
-XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+# 2 workers fed a few tests at a time (each test its own unit), costliest first
+# (tests/conftest.py: cost marks), so the long end-to-end runs start at once on both.
+XDIST := -n 2 --dist loadgroup
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(XDIST) tests

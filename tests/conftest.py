@@ -17,9 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Costliest tests first (`@pytest.mark.cost(seconds)`, CPU-seconds on one core, others
-    keep their order). `make test` hands xdist one test at a time in this order (loadgroup,
-    no reorder), so the long end-to-end runs start at once on different workers instead of
-    one worker finishing them alone after the other has run out of work."""
+    keep their order). `make test` (xdist `loadgroup`: every test its own unit, a worker
+    topped up when 2 or fewer are queued) then starts the two longest end-to-end runs at
+    once on different workers, instead of one worker finishing them alone after the other
+    has run out of work."""
 
     def cost(item: pytest.Item) -> float:
         mark = item.get_closest_marker("cost")

@@ -114,3 +114,22 @@ def test_a_toy_method_is_one_file_and_reaches_the_report(repo_root: Path, tmp_pa
     after = set(json.loads(_run(["dvc", "status", "--json"], work).stdout))
     assert toy <= after - before
     assert all(s.startswith(("colorize_", "study", "report")) for s in after - before), after
+
+
+def test_registry_reads_names_without_importing(tmp_path: Path) -> None:
+    from colorbench.errors import ColorbenchError
+    from colorbench.methods.registry import literal_names
+
+    plain = tmp_path / "a.py"
+    plain.write_text('NAMES = ("a", "a2")\nPATTERNS = ["a_<x>"]\n')
+    assert literal_names(plain, "NAMES") == ("a", "a2") and literal_names(plain, "PATTERNS") == (
+        "a_<x>",
+    )
+    annotated = tmp_path / "b.py"
+    annotated.write_text('NAMES: tuple[str, ...] = ("blur",)\n')
+    assert literal_names(annotated, "NAMES") == ("blur",)
+    assert literal_names(annotated, "PATTERNS") == ()
+    computed = tmp_path / "c.py"
+    computed.write_text("NAMES = tuple(GENERATORS)\n")
+    with pytest.raises(ColorbenchError, match="NAMES must be a literal tuple of strings"):
+        literal_names(computed, "NAMES")

@@ -289,3 +289,10 @@ def test_cli_fid_mode_both_writes_fid_and_fid_piq(tmp_path):
     from colorbench.params_schema import SECTIONS
 
     assert SECTIONS["evaluate"]["fid_mode"].options == FID_MODES  # params.yaml accepts the same
+
+
+def test_params_schema_knows_every_network_arch_the_registry_builds() -> None:
+    from colorbench.models.registry import MODELS
+    from colorbench.params_schema import NET_ARCHS
+
+    assert set(NET_ARCHS) == set(MODELS) - {"densefuse"}  # fusion has no `arch` key

@@ -53,3 +53,39 @@ def test_missing_profile_is_one_line(repo_root: Path) -> None:
     assert result.output.strip().splitlines() == [
         f"error: {repo_root}/profiles/nope.yaml not found (profiles: `colorbench profile list`)"
     ]
+
+
+def test_names_resolved_at_run_time_and_the_command_line_are_checked(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """What a stage resolves only when it runs (protocols, method names, overlay alphas,
+    network archs, a CLI choice list) and a stage cmd missing a required option."""
+    dvc_yaml = (repo_root / "dvc.yaml").read_text()
+    # a trainer's cmd that lost its --params (required): refused, not silently defaulted
+    dvc_yaml = dvc_yaml.replace(
+        "colorbench train fusion --params params.yaml", "colorbench train fusion", 1
+    )
+    (tmp_path / "dvc.yaml").write_text(dvc_yaml)
+    params = yaml.safe_load((repo_root / "profiles/synthetic.yaml").read_text())
+    params["profile"] = "late"
+    params["protocols"]["test"]["selct"] = "all"
+    params["colorize"]["overlay_alphas"] = [1.5]
+    params["colorize"]["methods"] = ["nosuch"]
+    params["acquire"]["datasets"] = ["nosuchds"]
+    params["train_unet"]["generator"]["arch"] = "bogus"
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles/late.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = CliRunner().invoke(main, ["profile", "check", "late", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    out = {}
+    for line in result.output.splitlines()[:-1]:
+        stage, _, why = line.partition(": ")
+        out[stage] = why
+    assert "train_unet.generator.arch: 'bogus'" in out["params"]  # the file's first error
+    assert "train_unet.generator.arch: 'bogus' is not one of" in out["train_colorizer@unet"]
+    assert "'nosuchds' is not one of 'synthetic'" in out["acquire@nosuchds"]
+    assert out["colorize_overlay@1.5-test"] == "--alpha 1.5: alpha must be a number in [0, 1]"
+    assert out["colorize_method@nosuch-test"].startswith("unknown method 'nosuch'")
+    typo = "protocols.test.selct: unknown key; did you mean 'select'?"
+    assert out["colorize_gray@test"] == typo
+    assert "Missing option '--params'" in out["train_fusion"]

@@ -73,15 +73,15 @@ DEFAULT_FINGERPRINTS = {
 
 
 def _cpu_kind() -> tuple[str, str]:
+    """(vendor and family: the model name's first two words, e.g. "AMD EPYC" for "AMD EPYC
+    7763 64-Core Processor" and for a VM's masked "AMD EPYC"; torch's kernel level)."""
     import torch
 
     model = ""
     with contextlib.suppress(OSError):
         lines = Path("/proc/cpuinfo").read_text().splitlines()
-        model = next(
-            (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""
-        )
-    return model, torch.backends.cpu.get_cpu_capability()
+        model = next((ln.split(":", 1)[1] for ln in lines if ln.startswith("model name")), "")
+    return " ".join(model.split()[:2]), torch.backends.cpu.get_cpu_capability()
 
 
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the recorded weights are x86-64's")

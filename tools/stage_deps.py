@@ -13,7 +13,10 @@ retrained checkpoint differs. The registry imports a checkpoint kind's module
 other code of that module's package (SCGAN's trainers, its colorize stage). The method
 registry imports the module declaring a method when that method is looked up: a stage
 naming a method in its command gets that module's code; a stage naming none (the report)
-gets every method's declaration (`NAMES`, `METHODS`), never their networks.
+gets every method's declaration (`NAMES`, `METHODS`), never their networks. (To find the
+one module to import, the registry also reads every method file's `NAMES`/`PATTERNS`
+literals as text; those are not deps: another method's names cannot change what a stage
+computes, only make the lookup fail, e.g. two methods sharing a name.)
 
     python tools/stage_deps.py            # each stage's closure, as dvc.yaml deps
     python tools/stage_deps.py --check    # exit 1 when a stage's deps miss code it runs
@@ -36,6 +39,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
+
+from colorbench.methods.registry import literal_names
 
 PKG = "colorbench"
 REGISTRY = "colorbench.models.registry"
@@ -119,11 +124,7 @@ def method_modules(src: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     base = module_file(src, METHODS).parent
     for path in sorted([*base.glob("*.py"), *base.glob("*/method.py")]):
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "NAMES" for t in node.targets
-            ):
-                out.update(dict.fromkeys(ast.literal_eval(node.value), module_name(src, path)))
+        out.update(dict.fromkeys(literal_names(path, "NAMES"), module_name(src, path)))
     return out
 
 

@@ -49,8 +49,11 @@ ANY = object()
 NUM = float  # int or float, never bool
 _NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
-_NET = {  # generator / discriminator of the GAN sections (the registry checks per arch)
-    "arch": str, "width": int, "depth": int, "pretrained": bool, "n_layers": int,
+# Every arch colorbench.models.registry builds (a test ties the two); the registry checks
+# which of them a generator or a discriminator may be.
+NET_ARCHS = ("unet", "resunet", "resunet_attn", "patchgan")
+_NET = {  # generator / discriminator of the GAN sections
+    "arch": Choice(NET_ARCHS), "width": int, "depth": int, "pretrained": bool, "n_layers": int,
     "encoder_width": Opt(int), "in_channels": int, "out_channels": int,
 }  # fmt: skip
 _ARCHIVE = {

@@ -151,6 +151,7 @@ def bind_params(
     required: bool = False,
     overrides: bool = False,
     shown: str | None = None,
+    preflight: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
 ) -> Decorator:
     """Add `--params FILE` and bind the command's options to FILE's `section`.
 
@@ -162,7 +163,9 @@ def bind_params(
     and --params is not given (`colorbench report`); `required`: --params must be given.
     `section` may be a function of the command's arguments (`train colorizer NAME` reads
     `train_NAME`; `shown` names it in the help). `overrides`: add `--set KEY=VALUE`
-    (repeatable, dotted keys for nested maps) changing `cfg`, checked by the schema."""
+    (repeatable, dotted keys for nested maps) changing `cfg`, checked by the schema.
+    `preflight(values, params)`: what else `colorbench profile check` verifies for this
+    command (names it resolves at run time), raising ColorbenchError."""
 
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         wants = set(inspect.signature(fn).parameters)
@@ -194,7 +197,9 @@ def bind_params(
             """Bind a parsed command line's settings and check them; run nothing
             (`colorbench profile check`)."""
             given = dict(ctx.params)
-            bind(ctx, given.pop("params_file", None), given)
+            values, _cfg, full = bind(ctx, given.pop("params_file", None), given)
+            if preflight is not None:
+                preflight(values, full)
 
         wrapper.check_settings = check_settings  # type: ignore[attr-defined]
 

@@ -25,6 +25,18 @@ def _checkpoints(values: tuple[str, ...]) -> dict[str, Path]:
     return out
 
 
+def _preflight(values: dict[str, Any], params: dict[str, Any]) -> None:
+    """METHOD, --alpha and --protocol resolve (`colorbench profile check`)."""
+    from colorbench.colorize.stage import output_name
+    from colorbench.methods import registry
+    from colorbench.protocols import get
+
+    method = registry.get(values["method"])
+    output_name(method, values["method"], values["alpha"], values["name"])
+    if values["protocol"]:
+        get(params, values["protocol"])
+
+
 @click.command("colorize-protocol")
 @click.argument("method")
 @click.option("--protocol", default=None,
@@ -47,7 +59,7 @@ def _checkpoints(values: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @opt.workers_option(2, "Decode/encode worker processes.")
 @opt.device_option()
-@bind_params("colorize")
+@bind_params("colorize", preflight=_preflight)
 def command(method: str, protocol: str | None, prepared: Path, outputs: Path, out: Path | None,
             checkpoint: tuple[str, ...], saliency_out: Path | None, alpha: str | None,
             name: str | None, cfg: dict, params: dict, **settings: Any) -> None:  # fmt: skip

@@ -52,7 +52,8 @@ def write_gray(
 
 
 def gray_images(paths: list[Path], ids: list[str], out_dir: Path, workers: int = 0) -> list[Path]:
-    """out_dir/<id>.png = the gray version of each input, as RGB."""
+    """out_dir/<id>.png = the gray version of each input, as RGB (out_dir made if new)."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     outs = [Path(out_dir) / f"{i}.png" for i in ids]
     from tqdm import tqdm
 

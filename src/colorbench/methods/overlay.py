@@ -57,6 +57,12 @@ def overlay_images(
     return outs
 
 
+def _in_unit_range(alpha: float | None, what: str) -> float:
+    if alpha is None or not 0.0 <= alpha <= 1.0:
+        raise ColorbenchError(f"{what}: alpha must be a number in [0, 1]")
+    return alpha
+
+
 class Overlay(Method):
     name, order = "overlay", 40
     spelling = "overlay_a<alpha>"
@@ -80,19 +86,14 @@ class Overlay(Method):
             return asked
         if alpha is None:
             raise ColorbenchError("overlay needs --alpha")
-        try:
-            float(alpha)
-        except ValueError as exc:
-            raise ColorbenchError(f"--alpha must be a number, got {alpha!r}") from exc
+        _in_unit_range(parse_alpha(f"overlay_a{alpha}"), f"--alpha {alpha}")
         return f"overlay_a{alpha}"
 
     def alpha(self, job: ColorizeJob) -> float:
         if job.name == self.name:
-            return float(job.options.get("alpha", 0.5))
-        alpha = parse_alpha(job.name)
-        if alpha is None or not 0.0 <= alpha <= 1.0:
-            raise ColorbenchError(f"--method {job.name}: alpha must be a number in [0, 1]")
-        return alpha
+            raw = job.options.get("alpha", 0.5)
+            return _in_unit_range(parse_alpha(f"overlay_a{raw}"), f"--alpha {raw}")
+        return _in_unit_range(parse_alpha(job.name), f"--method {job.name}")
 
     def check(self, job: ColorizeJob) -> None:
         self.alpha(job)

@@ -22,12 +22,27 @@ _NOT_METHODS = {"base", "registry"}
 _HOLE = re.compile(r"<[^<>]+>")
 
 
-def _literal(path: Path, name: str) -> tuple[str, ...]:
+def literal_names(path: Path, name: str) -> tuple[str, ...]:
+    """The strings a module-level `NAME = (...)` (or `NAME: T = (...)`) assigns, read from
+    source without importing it; () when the file has none."""
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets
-        ):
-            return tuple(ast.literal_eval(node.value))
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            try:
+                found = ast.literal_eval(value)
+            except ValueError:
+                found = None
+            if not isinstance(found, (tuple, list)) or not all(isinstance(x, str) for x in found):
+                raise ColorbenchError(
+                    f"{path}: {name} must be a literal tuple of strings (the registry reads "
+                    "it without importing the file)"
+                )
+            return tuple(found)
     return ()
 
 
@@ -53,8 +68,8 @@ def declared() -> dict[str, tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]]
             module, source = f"{__package__}.{stem}", path
         else:
             continue
-        names = _literal(source, "NAMES")
-        out[module] = (names, tuple(_pattern(p) for p in _literal(source, "PATTERNS")))
+        names = literal_names(source, "NAMES")
+        out[module] = (names, tuple(_pattern(p) for p in literal_names(source, "PATTERNS")))
     return out
 
 

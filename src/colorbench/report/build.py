@@ -271,7 +271,7 @@ def build_report(cfg: ReportConfig, params: dict[str, Any] | None = None) -> Rep
     if (cfg.out / "seeds.md").is_file():
         notes.append(
             "Seed variance (mean ± sd across training seeds, and which conclusions survive "
-            "it): [seeds.md](seeds.md), written by `colorbench seeds N`."
+            "it): [seeds.md](seeds.md), written by `colorbench seeds N --out reports/seeds.md`."
         )
 
     stand_in, provenance = provenance_lines(cfg)
